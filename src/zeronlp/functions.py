@@ -1,0 +1,108 @@
+"""Stateless math used by the layers: activations, softmax and cross-entropy.
+
+Every function works on NumPy and CuPy arrays alike and keeps the input's float dtype
+(float32 stays float32: only Python scalars, which NumPy treats as "weak", appear in the
+expressions).
+"""
+
+from __future__ import annotations
+
+from .backend import get_array_module
+
+
+def sigmoid(x):
+    """Logistic function 1 / (1 + exp(-x)), any shape.
+
+    Written as 0.5 * (1 + tanh(x / 2)), which is the same function but never overflows:
+    the book's ``1 / (1 + np.exp(-x))`` warns and loses precision for x < -88 in float32.
+    """
+    xp = get_array_module(x)
+    return 0.5 * (1.0 + xp.tanh(0.5 * x))
+
+
+def relu(x):
+    """max(x, 0), any shape."""
+    xp = get_array_module(x)
+    return xp.maximum(x, 0)
+
+
+def softmax(x):
+    """Softmax over the last axis; x: (..., C) -> (..., C).
+
+    Subtracting the row maximum first keeps exp() finite for logits of any size.
+    """
+    xp = get_array_module(x)
+    e = xp.exp(x - x.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+def log_softmax(x):
+    """log(softmax(x)) over the last axis, computed without forming tiny probabilities."""
+    xp = get_array_module(x)
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softplus(x):
+    """log(1 + exp(x)), stable for large |x|."""
+    xp = get_array_module(x)
+    return xp.logaddexp(0.0, x)
+
+
+def labels_from(t, y_shape):
+    """Class ids (...,) from ``t``, given as ids (...,) or as one-hot rows (..., C).
+
+    Raises ValueError when the labels do not fit predictions of shape ``y_shape``.
+    """
+    xp = get_array_module(t)
+    t = xp.asarray(t)
+    if t.shape == tuple(y_shape):  # one-hot (or probability) targets
+        return t.argmax(axis=-1)
+    if t.shape != tuple(y_shape[:-1]):
+        raise ValueError(
+            f"labels of shape {t.shape} do not fit predictions of shape {tuple(y_shape)}: "
+            f"expected ids of shape {tuple(y_shape[:-1])} or one-hot of shape {tuple(y_shape)}"
+        )
+    if not xp.issubdtype(t.dtype, xp.integer):
+        raise TypeError(f"class ids must be integers, got dtype {t.dtype}")
+    C = y_shape[-1]
+    if t.size and (int(t.min()) < 0 or int(t.max()) >= C):
+        raise ValueError(
+            f"class ids must lie in [0, {C}), got ids from {int(t.min())} to {int(t.max())}"
+        )
+    return t
+
+
+def cross_entropy_error(y, t):
+    """Mean cross-entropy of probabilities y (N, C) (or (C,)) against labels t.
+
+    t: class ids (N,) or one-hot (N, C). Returns a Python float: the batch mean of
+    -log y[n, t[n]]. A tiny 1e-7 keeps log() finite when a probability underflows to 0,
+    as in the book.
+    """
+    xp = get_array_module(y)
+    if y.ndim == 1:  # a single example, as in the book
+        t = xp.asarray(t)
+        t = t.reshape(1, -1) if t.size == y.size else t.reshape(1)
+        y = y.reshape(1, -1)
+    t = labels_from(t, y.shape)
+    N = y.shape[0]
+    if N == 0:
+        raise ValueError("cross_entropy_error got an empty batch")
+    picked = y[xp.arange(N), t]
+    return float(-xp.log(picked + 1e-7).sum() / N)
+
+
+def softmax_cross_entropy(x, t):
+    """Mean cross-entropy of logits x (..., C) against class ids t (...,), from log-softmax.
+
+    More accurate than ``cross_entropy_error(softmax(x), t)`` for confident predictions.
+    """
+    xp = get_array_module(x)
+    t = labels_from(t, x.shape)
+    logp = log_softmax(x).reshape(-1, x.shape[-1])
+    t = t.reshape(-1)
+    if t.size == 0:
+        raise ValueError("softmax_cross_entropy got an empty batch")
+    return float(-logp[xp.arange(t.size), t].mean())

@@ -1,0 +1,154 @@
+"""Optimizers that update parameters in place: ``optimizer.update(params, grads)``.
+
+The per-parameter state (velocities, moments) is created on the first update with the
+parameter's own dtype and array module, and every constant is a Python float, so float32
+parameters stay float32 throughout (under NumPy 2 a NumPy float64 scalar would silently
+promote each update to float64; the book's Adam spends most of its time that way).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .backend import get_array_module
+
+
+def _zeros_like_all(params):
+    return [get_array_module(p).zeros_like(p) for p in params]
+
+
+def _check(params, grads):
+    if len(params) != len(grads):
+        raise ValueError(f"got {len(params)} params but {len(grads)} grads")
+    for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+        if p.shape != g.shape:
+            raise ValueError(
+                f"param {i} has shape {tuple(p.shape)} but its grad has shape {tuple(g.shape)}"
+            )
+
+
+class SGD:
+    """Stochastic gradient descent: W -= lr * dW."""
+
+    def __init__(self, lr=0.01):
+        self.lr = lr
+
+    def update(self, params, grads):
+        _check(params, grads)
+        for p, g in zip(params, grads, strict=True):
+            p -= self.lr * g
+
+
+class Momentum:
+    """v = momentum * v - lr * dW; W += v."""
+
+    def __init__(self, lr=0.01, momentum=0.9):
+        self.lr, self.momentum = lr, momentum
+        self.v = None
+
+    def update(self, params, grads):
+        _check(params, grads)
+        if self.v is None:
+            self.v = _zeros_like_all(params)
+        for p, g, v in zip(params, grads, self.v, strict=True):
+            v *= self.momentum
+            v -= self.lr * g
+            p += v
+
+
+class Nesterov:
+    """Nesterov's accelerated gradient (the book's formulation, http://arxiv.org/abs/1212.0901)."""
+
+    def __init__(self, lr=0.01, momentum=0.9):
+        self.lr, self.momentum = lr, momentum
+        self.v = None
+
+    def update(self, params, grads):
+        _check(params, grads)
+        if self.v is None:
+            self.v = _zeros_like_all(params)
+        m, lr = self.momentum, self.lr
+        for p, g, v in zip(params, grads, self.v, strict=True):
+            v *= m
+            v -= lr * g
+            p += (m * m) * v
+            p -= ((1.0 + m) * lr) * g
+
+
+class AdaGrad:
+    """h += dW**2; W -= lr * dW / (sqrt(h) + 1e-7)."""
+
+    def __init__(self, lr=0.01):
+        self.lr = lr
+        self.h = None
+
+    def update(self, params, grads):
+        _check(params, grads)
+        if self.h is None:
+            self.h = _zeros_like_all(params)
+        for p, g, h in zip(params, grads, self.h, strict=True):
+            xp = get_array_module(p)
+            h += g * g
+            p -= self.lr * g / (xp.sqrt(h) + 1e-7)
+
+
+class RMSprop:
+    """h = decay * h + (1 - decay) * dW**2; W -= lr * dW / (sqrt(h) + 1e-7)."""
+
+    def __init__(self, lr=0.01, decay_rate=0.99):
+        self.lr, self.decay_rate = lr, decay_rate
+        self.h = None
+
+    def update(self, params, grads):
+        _check(params, grads)
+        if self.h is None:
+            self.h = _zeros_like_all(params)
+        for p, g, h in zip(params, grads, self.h, strict=True):
+            xp = get_array_module(p)
+            h *= self.decay_rate
+            h += (1.0 - self.decay_rate) * g * g
+            p -= self.lr * g / (xp.sqrt(h) + 1e-7)
+
+
+class Adam:
+    """Adam (http://arxiv.org/abs/1412.6980v8), with the bias correction folded into lr."""
+
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999):
+        self.lr, self.beta1, self.beta2 = lr, beta1, beta2
+        self.iter = 0
+        self.m = None
+        self.v = None
+
+    def update(self, params, grads):
+        _check(params, grads)
+        if self.m is None:
+            self.m = _zeros_like_all(params)
+            self.v = _zeros_like_all(params)
+        self.iter += 1
+        # math.sqrt returns a Python float, which keeps float32 arrays float32
+        lr_t = self.lr * math.sqrt(1.0 - self.beta2**self.iter) / (1.0 - self.beta1**self.iter)
+        for p, g, m, v in zip(params, grads, self.m, self.v, strict=True):
+            xp = get_array_module(p)
+            m += (1.0 - self.beta1) * (g - m)
+            v += (1.0 - self.beta2) * (g * g - v)
+            step = xp.sqrt(v)
+            step += 1e-7
+            xp.divide(m, step, out=step)
+            step *= lr_t
+            p -= step
+
+
+def clip_grads(grads, max_norm):
+    """Scale all gradients in place so that their global L2 norm is at most ``max_norm``.
+
+    Returns the global norm before clipping.
+    """
+    total = 0.0
+    for g in grads:
+        total += float((g * g).sum())
+    total_norm = math.sqrt(total)
+    rate = max_norm / (total_norm + 1e-6)
+    if rate < 1.0:
+        for g in grads:
+            g *= rate
+    return total_norm
