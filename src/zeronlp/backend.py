@@ -10,6 +10,7 @@ Switch to the GPU with ``zeronlp.use_gpu()`` or by setting the environment varia
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -20,6 +21,7 @@ except Exception:  # ImportError, or a CuPy without a usable CUDA runtime
     _cupy = None
 
 _current = np
+_float_dtype = np.dtype(np.float32)
 
 
 def gpu_available() -> bool:
@@ -49,9 +51,32 @@ def use_cpu() -> None:
     _current = np
 
 
+_float_dtype = np.dtype(np.float32)
+
+
 def xp():
     """The array module new arrays are created with: ``numpy`` or ``cupy``."""
     return _current
+
+
+def float_dtype():
+    """The dtype models create their parameters with: float32 unless changed."""
+    return _float_dtype
+
+
+@contextlib.contextmanager
+def default_float(dtype):
+    """Create model parameters with ``dtype`` inside the block (float64 for gradient checks).
+
+    with default_float(np.float64):
+        model = Rnnlm(vocab_size=10, wordvec_size=3, hidden_size=4)
+    """
+    global _float_dtype
+    previous, _float_dtype = _float_dtype, np.dtype(dtype)
+    try:
+        yield
+    finally:
+        _float_dtype = previous
 
 
 def is_gpu() -> bool:

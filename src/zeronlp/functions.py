@@ -13,11 +13,14 @@ from .backend import get_array_module
 def sigmoid(x):
     """Logistic function 1 / (1 + exp(-x)), any shape.
 
-    Written as 0.5 * (1 + tanh(x / 2)), which is the same function but never overflows:
-    the book's ``1 / (1 + np.exp(-x))`` warns and loses precision for x < -88 in float32.
+    Computed from e = exp(-|x|), which never overflows: 1 / (1 + e) for x >= 0 and
+    e / (1 + e) for x < 0. The book's ``1 / (1 + np.exp(-x))`` overflows (with a warning)
+    for x < -88 in float32, and 0.5 * (1 + tanh(x / 2)) loses the relative precision of
+    tiny outputs.
     """
     xp = get_array_module(x)
-    return 0.5 * (1.0 + xp.tanh(0.5 * x))
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
 def relu(x):

@@ -204,7 +204,8 @@ class SigmoidWithLoss:
                 f"SigmoidWithLoss labels must lie in [0, 1], got values from "
                 f"{float(t.min())} to {float(t.max())}"
             )
-        self.t = t
+        # integer labels would promote float32 scores to float64 in (y - t)
+        self.t = t = t.astype(x.dtype, copy=False)
         self.y = sigmoid(x)
         return float((softplus(x) - t * x).sum() / t.size)
 

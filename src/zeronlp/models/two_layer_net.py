@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..backend import xp
+from ..backend import float_dtype, xp
 from ..layers import Affine, Sigmoid, SoftmaxWithLoss
 
 
@@ -11,11 +11,11 @@ class TwoLayerNet:
 
     def __init__(self, input_size, hidden_size, output_size):
         I, H, O = input_size, hidden_size, output_size
-        np_ = xp()
-        W1 = (0.01 * np_.random.randn(I, H)).astype("f")
-        b1 = np_.zeros(H, dtype="f")
-        W2 = (0.01 * np_.random.randn(H, O)).astype("f")
-        b2 = np_.zeros(O, dtype="f")
+        np_, dtype = xp(), float_dtype()
+        W1 = (0.01 * np_.random.randn(I, H)).astype(dtype)
+        b1 = np_.zeros(H, dtype=dtype)
+        W2 = (0.01 * np_.random.randn(H, O)).astype(dtype)
+        b2 = np_.zeros(O, dtype=dtype)
 
         self.layers = [Affine(W1, b1), Sigmoid(), Affine(W2, b2)]
         self.loss_layer = SoftmaxWithLoss()

@@ -1,0 +1,72 @@
+"""Bad input gets a clear ValueError/TypeError naming what was expected and what came."""
+
+import numpy as np
+import pytest
+
+from zeronlp.layers import Affine, Embedding, EmbeddingDot, SigmoidWithLoss, SoftmaxWithLoss
+
+
+@pytest.fixture
+def embed():
+    return Embedding(np.arange(12.0).reshape(4, 3))
+
+
+@pytest.mark.parametrize("ids", [4, [0, 4], np.array([[1, 7]])])
+def test_embedding_id_too_large(embed, ids):
+    with pytest.raises(ValueError, match=r"\[0, 4\).*to [47]"):
+        embed.forward(ids)
+
+
+def test_embedding_negative_id_is_not_wrapped_around(embed):
+    with pytest.raises(ValueError, match=r"from -1 to 2"):
+        embed.forward([2, -1])
+
+
+@pytest.mark.parametrize("ids", [1.0, [0.0, 1.0], np.array([1.5]), np.array([True])])
+def test_embedding_float_or_bool_ids(embed, ids):
+    with pytest.raises(TypeError, match="integers, got dtype"):
+        embed.forward(ids)
+
+
+def test_embedding_backward_wrong_shape(embed):
+    embed.forward([0, 1])
+    with pytest.raises(ValueError, match=r"\(2, 3\), got \(3, 3\)"):
+        embed.backward(np.ones((3, 3)))
+
+
+def test_embedding_dot_batch_mismatch():
+    layer = EmbeddingDot(np.ones((5, 3)))
+    with pytest.raises(ValueError, match=r"h of shape \(2, 3\).*\(3, 3\)"):
+        layer.forward(np.ones((2, 3)), np.array([0, 1, 2]))
+
+
+def test_softmax_with_loss_label_out_of_range():
+    with pytest.raises(ValueError, match=r"\[0, 3\), got ids from 0 to 3"):
+        SoftmaxWithLoss().forward(np.zeros((2, 3)), np.array([0, 3]))
+    with pytest.raises(ValueError, match=r"from -1"):
+        SoftmaxWithLoss().forward(np.zeros((2, 3)), np.array([-1, 0]))
+
+
+def test_softmax_with_loss_batch_mismatch():
+    with pytest.raises(ValueError, match=r"labels of shape \(3,\).*\(2, 3\)"):
+        SoftmaxWithLoss().forward(np.zeros((2, 3)), np.array([0, 1, 2]))
+
+
+def test_softmax_with_loss_empty_batch():
+    with pytest.raises(ValueError, match="empty batch"):
+        SoftmaxWithLoss().forward(np.zeros((0, 3)), np.array([], dtype=int))
+
+
+def test_sigmoid_with_loss_bad_labels():
+    with pytest.raises(ValueError, match=r"labels of shape \(3,\).*\(2,\)"):
+        SigmoidWithLoss().forward(np.zeros(2), np.array([0, 1, 1]))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        SigmoidWithLoss().forward(np.zeros(2), np.array([0, 2]))
+
+
+def test_affine_wrong_width():
+    layer = Affine(np.ones((4, 2)), np.zeros(2))
+    with pytest.raises(ValueError, match=r"\(\.\.\., 4\), got shape \(3, 5\)"):
+        layer.forward(np.ones((3, 5)))
+    with pytest.raises(TypeError, match="expects an array"):
+        layer.forward([[1.0, 2.0, 3.0, 4.0]])

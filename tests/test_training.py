@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from zeronlp.backend import default_float, seed
+from zeronlp.datasets import spiral
+from zeronlp.gradcheck import gradcheck
+from zeronlp.models import TwoLayerNet
+from zeronlp.optimizers import SGD
+from zeronlp.training import Trainer, remove_duplicate
+
+
+def test_spiral_data_is_the_books():
+    x, t = spiral.load_data()
+    assert x.shape == (300, 2) and x.dtype == np.float32
+    assert t.shape == (300, 3) and (t.sum(axis=1) == 1).all()
+    # first point of each arm: radius 0
+    np.testing.assert_array_equal(x[[0, 100, 200]], 0)
+    assert np.abs(x).max() <= 1.0
+
+
+def test_two_layer_net_gradients_end_to_end(rng):
+    seed(0)
+    with default_float(np.float64):
+        model = TwoLayerNet(2, 4, 3)
+    for p in model.params:  # O(1) weights: the 0.01 init gives gradients too small to compare
+        p[...] = rng.standard_normal(p.shape)
+    x = rng.standard_normal((5, 2))
+    errors = gradcheck(model, x, np.array([0, 1, 2, 2, 0]))
+    assert len(errors) == 5  # W1, b1, W2, b2 and x
+    assert max(errors.values()) < 1e-7
+
+
+def test_spiral_two_layer_net_learns_to_90_percent():
+    seed(1984)
+    x, t = spiral.load_data()
+    model = TwoLayerNet(2, 10, 3)
+    trainer = Trainer(model, SGD(lr=1.0))
+    losses = trainer.fit(x, t, max_epoch=300, batch_size=30, eval_interval=10, verbose=False)
+    assert losses[-1] < losses[0] / 5
+    accuracy = (model.predict(x).argmax(1) == t.argmax(1)).mean()
+    assert accuracy >= 0.90
+    assert all(p.dtype == np.float32 for p in model.params)
+
+
+def test_trainer_stops_on_nan_loss_before_updating():
+    seed(0)
+    x, t = spiral.load_data()
+    model = TwoLayerNet(2, 4, 3)
+    before = [p.copy() for p in model.params]
+    x = x.copy()
+    x[:] = np.nan
+    with pytest.raises(FloatingPointError, match="loss became nan"):
+        Trainer(model, SGD()).fit(x, t, max_epoch=1, batch_size=30, verbose=False)
+    for a, b in zip(before, model.params, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_trainer_rejects_mismatched_data():
+    with pytest.raises(ValueError, match="300 examples but t has 3"):
+        Trainer(TwoLayerNet(2, 4, 3), SGD()).fit(
+            np.zeros((300, 2), "f"), np.zeros((3, 3)), verbose=False
+        )
+
+
+def test_remove_duplicate_sums_shared_and_tied_weights():
+    W = np.arange(6.0).reshape(2, 3)
+    b = np.zeros(3)
+    params = [W, b, W, W.T]
+    grads = [np.ones((2, 3)), np.ones(3), 2 * np.ones((2, 3)), np.arange(6.0).reshape(3, 2)]
+    p, g = remove_duplicate(params, grads)
+    assert len(p) == 2 and p[0] is W and p[1] is b
+    np.testing.assert_array_equal(g[0], 3 + np.arange(6.0).reshape(3, 2).T)
