@@ -1,12 +1,16 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 import zeronlp
 from zeronlp import backend
 from zeronlp.backend import get_array_module, scatter_add, to_cpu
 
 
-@pytest.mark.parametrize("V,M", [(1, 1), (3, 10), (50, 7), (1000, 700)])
+# (20, 5000): many long runs, the reduceat path; (1000, 700): a text batch, the matmul path
+@pytest.mark.parametrize("V,M", [(1, 1), (3, 10), (50, 7), (1000, 700), (20, 5000)])
 def test_scatter_add_equals_add_at(V, M, rng):
     idx = rng.integers(0, V, M)
     vals = rng.standard_normal((M, 5))
@@ -75,3 +79,16 @@ def test_layers_run_on_cupy_unchanged():
     )
     assert np.isfinite(loss)
     assert get_array_module(ns.backward()) is cp
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    idx=arrays(np.int64, st.integers(0, 40), elements=st.integers(0, 5)),
+    dtype=st.sampled_from([np.float32, np.float64, np.int64]),
+)
+def test_scatter_add_property_equals_add_at(idx, dtype):
+    vals = (np.arange(idx.size * 3).reshape(-1, 3) % 7 - 3).astype(dtype)
+    ours, ref = np.ones((6, 3), dtype), np.ones((6, 3), dtype)
+    np.add.at(ref, idx, vals)
+    scatter_add(ours, idx, vals)
+    np.testing.assert_array_equal(ours, ref)  # small integers: exact in every dtype

@@ -155,9 +155,26 @@ def scatter_add(target, indices, values) -> None:
     repeated = run_len > 1
     if repeated.any():
         rows = np.flatnonzero(np.repeat(repeated, run_len))  # sorted positions in long runs
-        run_starts = np.cumsum(run_len[repeated]) - run_len[repeated]
-        sums = np.add.reduceat(flat_val[order[rows]], run_starts, axis=0)
-        target[sorted_idx[starts[repeated]]] += sums
+        target[sorted_idx[starts[repeated]]] += _segment_sum(
+            flat_val[order[rows]], run_len[repeated]
+        )
+
+
+def _segment_sum(values, lengths):
+    """Sums of consecutive runs of rows: values (sum(lengths), ...) -> (len(lengths), ...).
+
+    ``np.add.reduceat`` does this but runs a slow inner loop per run along axis 0; for the
+    usual few dozen runs of a text batch, a (runs, rows) 0/1 matrix times the rows is a
+    single BLAS call and about twice as fast. Large cases fall back to reduceat, whose cost
+    does not grow with runs * rows.
+    """
+    n_runs, n_rows = lengths.size, values.shape[0]
+    if n_runs * n_rows <= 1 << 16 and values.dtype.kind == "f":
+        run_of_row = np.repeat(np.arange(n_runs), lengths)
+        onehot = np.zeros((n_runs, n_rows), dtype=values.dtype)
+        onehot[run_of_row, np.arange(n_rows)] = 1
+        return (onehot @ values.reshape(n_rows, -1)).reshape((n_runs,) + values.shape[1:])
+    return np.add.reduceat(values, np.cumsum(lengths) - lengths, axis=0)
 
 
 if os.environ.get("ZERONLP_GPU", "").strip().lower() in {"1", "true", "yes", "on"}:
