@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ..backend import float_dtype, xp
 from ..layers import Affine, Sigmoid, SoftmaxWithLoss
+from .base import BaseModel
 
 
-class TwoLayerNet:
+class TwoLayerNet(BaseModel):
     """x (N, input_size) -> scores (N, output_size) through one sigmoid hidden layer."""
 
     def __init__(self, input_size, hidden_size, output_size):
