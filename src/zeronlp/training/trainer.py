@@ -12,7 +12,7 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from .optimizers import clip_grads
+from ..optimizers import clip_grads
 
 
 def remove_duplicate(params, grads):
@@ -109,7 +109,7 @@ class Trainer:
 
     def plot(self, path, ylim=None):
         """Write the loss curve to a PNG file (needs matplotlib: pip install 'zeronlp[plot]')."""
-        from .plot import plot_curve
+        from ..plot import plot_curve
 
         plot_curve(
             self.loss_list,
