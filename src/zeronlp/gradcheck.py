@@ -50,12 +50,16 @@ def _relative_error(analytic, numeric):
     return 0.0 if diff == 0.0 else diff / max(scale, 1e-12)
 
 
-def gradcheck(layer, *inputs, eps=1e-6, seed=0, forward_kwargs=None, verbose=False):
+def gradcheck(
+    layer, *inputs, eps=1e-6, seed=0, forward_kwargs=None, reset_state=False, verbose=False
+):
     """Compare a layer's backward with central differences; see the module docstring.
 
     layer: an object with ``params``, ``grads``, ``forward`` and ``backward``.
     inputs: the positional arguments of ``forward``.
     forward_kwargs: keyword arguments for ``forward`` (e.g. ``{"train_flg": True}``).
+    reset_state: call ``layer.reset_state()`` before every forward, so that a stateful
+    model (an RNN language model) starts each evaluation from the same (zero) state.
     Returns {"params[i]": error, "inputs[j]": error} for every parameter and float input;
     prints a table when ``verbose``.
 
@@ -79,6 +83,8 @@ def gradcheck(layer, *inputs, eps=1e-6, seed=0, forward_kwargs=None, verbose=Fal
 
     def run_forward():
         np.random.set_state(rng_state)
+        if reset_state:
+            layer.reset_state()
         return _as_tuple(layer.forward(*inputs, **forward_kwargs))
 
     outputs = run_forward()

@@ -1,8 +1,22 @@
-"""Models: layers made of layers, with the book's names and methods.
+"""Models: layers made of layers, with the book's names, arguments and methods.
 
-Book chapter 1: ``TwoLayerNet``.
+two_layer_net  TwoLayerNet (ch. 1)
+rnnlm          SimpleRnnlm (ch. 5), Rnnlm, BetterRnnlm (ch. 6)
+seq2seq        Seq2seq, PeekySeq2seq (ch. 7), AttentionSeq2seq (ch. 8)
 """
 
+from .base import BaseModel
+from .rnnlm import BetterRnnlm, Rnnlm, SimpleRnnlm
+from .seq2seq import AttentionSeq2seq, PeekySeq2seq, Seq2seq
 from .two_layer_net import TwoLayerNet
 
-__all__ = ["TwoLayerNet"]
+__all__ = [
+    "AttentionSeq2seq",
+    "BaseModel",
+    "BetterRnnlm",
+    "PeekySeq2seq",
+    "Rnnlm",
+    "Seq2seq",
+    "SimpleRnnlm",
+    "TwoLayerNet",
+]

@@ -1,0 +1,288 @@
+"""Sequence-to-sequence models of the book: Seq2seq, PeekySeq2seq (ch. 7), AttentionSeq2seq
+(ch. 8).
+
+An encoder reads the question ids xs (N, Tq); a decoder is trained with teacher forcing on
+the answer ts (N, Ta): it reads ts[:, :-1] and predicts ts[:, 1:] (the first answer
+character, '_' in the book's data, is the start symbol). ``generate`` decodes answers
+greedily (the book's), or by sampling or beam search.
+
+Initialisation and the order of ``params`` are the book's (encoder embedding and LSTM, then
+decoder embedding, LSTM and affine), so ``AttentionSeq2seq.pkl`` loads one to one.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..attention import TimeAttention
+from ..backend import get_array_module
+from ..time_layers import TimeAffine, TimeEmbedding, TimeLSTM, TimeSoftmaxWithLoss
+from ..training.decoding import beam_search, greedy_decode, sample_decode
+from .base import BaseModel
+from .rnnlm import randn, zeros
+
+
+def _lstm(D, H, stateful):
+    """A TimeLSTM with the book's initialisation for input size D and hidden size H."""
+    return TimeLSTM(
+        randn(D, 4 * H, scale=1 / math.sqrt(D)),
+        randn(H, 4 * H, scale=1 / math.sqrt(H)),
+        zeros(4 * H),
+        stateful=stateful,
+    )
+
+
+def _params_of(layers):
+    params, grads = [], []
+    for layer in layers:
+        params += layer.params
+        grads += layer.grads
+    return params, grads
+
+
+# ---------------------------------------------------------------- plain seq2seq
+
+
+class Encoder:
+    """TimeEmbedding -> TimeLSTM. forward(xs (N, T)) -> h (N, H): the last hidden state."""
+
+    def __init__(self, vocab_size, wordvec_size, hidden_size):
+        V, D, H = vocab_size, wordvec_size, hidden_size
+        self.embed = TimeEmbedding(randn(V, D, scale=0.01))
+        self.lstm = _lstm(D, H, stateful=False)
+        self.params, self.grads = _params_of([self.embed, self.lstm])
+        self.hs = None
+
+    def forward(self, xs):
+        self.hs = self.lstm.forward(self.embed.forward(xs))
+        return self.hs[:, -1, :]
+
+    def backward(self, dh):
+        dhs = get_array_module(dh).zeros_like(self.hs)
+        dhs[:, -1, :] = dh
+        self.embed.backward(self.lstm.backward(dhs))
+
+
+class Decoder:
+    """TimeEmbedding -> TimeLSTM (starting from the encoder's h) -> TimeAffine.
+
+    forward(xs (N, T), h (N, H)) -> scores (N, T, V); backward(dscore) -> dh (N, H).
+    """
+
+    def __init__(self, vocab_size, wordvec_size, hidden_size):
+        V, D, H = vocab_size, wordvec_size, hidden_size
+        self.embed = TimeEmbedding(randn(V, D, scale=0.01))
+        self.lstm = _lstm(D, H, stateful=True)
+        self.affine = TimeAffine(randn(H, V, scale=1 / math.sqrt(H)), zeros(V))
+        self.params, self.grads = _params_of([self.embed, self.lstm, self.affine])
+
+    def forward(self, xs, h):
+        self.lstm.set_state(h)
+        return self.affine.forward(self.lstm.forward(self.embed.forward(xs)))
+
+    def backward(self, dscore):
+        self.embed.backward(self.lstm.backward(self.affine.backward(dscore)))
+        return self.lstm.dh
+
+    # decoding: the state is (h, c)
+    def start_state(self, h):
+        return (h, get_array_module(h).zeros_like(h))
+
+    def step(self, ids, state):
+        self.lstm.set_state(*state)
+        scores = self.affine.forward(self.lstm.forward(self.embed.forward(ids[:, None])))
+        return scores[:, 0, :], (self.lstm.h, self.lstm.c)
+
+
+class Seq2seq(BaseModel):
+    """Encoder + Decoder + TimeSoftmaxWithLoss. forward(xs (N, Tq), ts (N, Ta)) -> loss."""
+
+    def __init__(self, vocab_size, wordvec_size, hidden_size):
+        args = (vocab_size, wordvec_size, hidden_size)
+        self.encoder = Encoder(*args)
+        self.decoder = Decoder(*args)
+        self._finish_init()
+
+    def _finish_init(self):
+        self.softmax = TimeSoftmaxWithLoss()
+        self.params = self.encoder.params + self.decoder.params
+        self.grads = self.encoder.grads + self.decoder.grads
+
+    def forward(self, xs, ts):
+        if ts.ndim != 2 or ts.shape[1] < 2:
+            raise ValueError(f"ts must be answer ids of shape (N, Ta >= 2), got {tuple(ts.shape)}")
+        decoder_xs, decoder_ts = ts[:, :-1], ts[:, 1:]
+        h = self.encoder.forward(xs)
+        score = self.decoder.forward(decoder_xs, h)
+        return self.softmax.forward(score, decoder_ts)
+
+    def backward(self, dout=1):
+        dh = self.decoder.backward(self.softmax.backward(dout))
+        return self.encoder.backward(dh)
+
+    def generate(self, xs, start_id, sample_size, method="greedy", **options):
+        """Answer ids for questions xs (N, Tq) (the book's API, which returns a list for N=1).
+
+        method: "greedy" (the book's), "sample" (options ``temperature``, ``top_k``) or
+        "beam" (options ``beam_width``, ``length_penalty``). Returns a list of
+        ``sample_size`` ids for one question, a list of such lists for several.
+        """
+        ids = self.generate_batch(xs, start_id, sample_size, method, **options)
+        rows = [[int(i) for i in row] for row in ids]
+        return rows[0] if len(rows) == 1 else rows
+
+    def generate_batch(self, xs, start_id, sample_size, method="greedy", **options):
+        """Like ``generate`` but returns an array (N, sample_size): fast batched evaluation."""
+        state = self.decoder.start_state(self.encoder.forward(xs))
+        module = get_array_module(self.params[0])
+        start = module.full((xs.shape[0],), int(start_id), dtype=module.int64)
+        step = self.decoder.step
+        if method == "greedy":
+            return greedy_decode(step, state, start, sample_size)
+        if method == "sample":
+            return sample_decode(step, state, start, sample_size, **options)
+        if method == "beam":
+            return beam_search(step, state, start, sample_size, **options)[0]
+        raise ValueError(f"method must be 'greedy', 'sample' or 'beam', got {method!r}")
+
+
+# ---------------------------------------------------------------- peeky
+
+
+class PeekyDecoder(Decoder):
+    """A decoder that sees the encoder's h at every step: h is concatenated to the LSTM's
+    input and to the affine layer's input (book ch. 7.5)."""
+
+    def __init__(self, vocab_size, wordvec_size, hidden_size):
+        V, D, H = vocab_size, wordvec_size, hidden_size
+        self.embed = TimeEmbedding(randn(V, D, scale=0.01))
+        self.lstm = TimeLSTM(
+            randn(H + D, 4 * H, scale=1 / math.sqrt(H + D)),
+            randn(H, 4 * H, scale=1 / math.sqrt(H)),
+            zeros(4 * H),
+            stateful=True,
+        )
+        self.affine = TimeAffine(randn(H + H, V, scale=1 / math.sqrt(H + H)), zeros(V))
+        self.params, self.grads = _params_of([self.embed, self.lstm, self.affine])
+        self.cache = None
+
+    def _peek(self, h, out):
+        """Concatenate h (N, H) in front of every step of out (N, T, ...)."""
+        module = get_array_module(out)
+        N, T = out.shape[:2]
+        hs = module.broadcast_to(h[:, None, :], (N, T, h.shape[1]))
+        return module.concatenate((hs, out), axis=2)
+
+    def forward(self, xs, h):
+        self.lstm.set_state(h)
+        out = self._peek(h, self.embed.forward(xs))
+        out = self._peek(h, self.lstm.forward(out))
+        self.cache = h.shape[1]
+        return self.affine.forward(out)
+
+    def backward(self, dscore):
+        H = self.cache
+        dout = self.affine.backward(dscore)
+        dout, dhs0 = dout[:, :, H:], dout[:, :, :H]
+        dout = self.lstm.backward(dout)
+        dembed, dhs1 = dout[:, :, H:], dout[:, :, :H]
+        self.embed.backward(dembed)
+        return self.lstm.dh + (dhs0 + dhs1).sum(axis=1)
+
+    # decoding: the state is (h, c, h_enc)
+    def start_state(self, h):
+        return (h, get_array_module(h).zeros_like(h), h)
+
+    def step(self, ids, state):
+        h, c, h_enc = state
+        self.lstm.set_state(h, c)
+        out = self._peek(h_enc, self.embed.forward(ids[:, None]))
+        out = self._peek(h_enc, self.lstm.forward(out))
+        return self.affine.forward(out)[:, 0, :], (self.lstm.h, self.lstm.c, h_enc)
+
+
+class PeekySeq2seq(Seq2seq):
+    """Encoder + PeekyDecoder (book ch. 7.5)."""
+
+    def __init__(self, vocab_size, wordvec_size, hidden_size):
+        args = (vocab_size, wordvec_size, hidden_size)
+        self.encoder = Encoder(*args)
+        self.decoder = PeekyDecoder(*args)
+        self._finish_init()
+
+
+# ---------------------------------------------------------------- attention
+
+
+class AttentionEncoder(Encoder):
+    """An encoder that returns all hidden states hs (N, T, H), for attention."""
+
+    def forward(self, xs):
+        self.hs = self.lstm.forward(self.embed.forward(xs))
+        return self.hs
+
+    def backward(self, dhs):
+        self.embed.backward(self.lstm.backward(dhs))
+
+
+class AttentionDecoder:
+    """TimeEmbedding -> TimeLSTM -> TimeAttention over the encoder states -> TimeAffine of
+    [context, hidden] (book ch. 8). forward(xs (N, T), enc_hs (N, Te, H)) -> scores
+    (N, T, V); backward(dscore) -> denc_hs (N, Te, H)."""
+
+    def __init__(self, vocab_size, wordvec_size, hidden_size):
+        V, D, H = vocab_size, wordvec_size, hidden_size
+        self.embed = TimeEmbedding(randn(V, D, scale=0.01))
+        self.lstm = _lstm(D, H, stateful=True)
+        self.attention = TimeAttention()
+        self.affine = TimeAffine(randn(2 * H, V, scale=1 / math.sqrt(2 * H)), zeros(V))
+        self.layers = [self.embed, self.lstm, self.attention, self.affine]
+        self.params, self.grads = _params_of(self.layers)
+
+    def _scores(self, xs, enc_hs):
+        dec_hs = self.lstm.forward(self.embed.forward(xs))
+        c = self.attention.forward(enc_hs, dec_hs)
+        module = get_array_module(c)
+        return self.affine.forward(module.concatenate((c, dec_hs), axis=2))
+
+    def forward(self, xs, enc_hs):
+        self.lstm.set_state(enc_hs[:, -1])
+        return self._scores(xs, enc_hs)
+
+    def backward(self, dscore):
+        dout = self.affine.backward(dscore)
+        H = dout.shape[2] // 2
+        dc, ddec_hs0 = dout[:, :, :H], dout[:, :, H:]
+        denc_hs, ddec_hs1 = self.attention.backward(dc)
+        dout = self.lstm.backward(ddec_hs0 + ddec_hs1)
+        denc_hs[:, -1] += self.lstm.dh
+        self.embed.backward(dout)
+        return denc_hs
+
+    # decoding: the state is (h, c, enc_hs)
+    def start_state(self, enc_hs):
+        h = enc_hs[:, -1]
+        return (h, get_array_module(h).zeros_like(h), enc_hs)
+
+    def step(self, ids, state):
+        h, c, enc_hs = state
+        self.lstm.set_state(h, c)
+        scores = self._scores(ids[:, None], enc_hs)
+        return scores[:, 0, :], (self.lstm.h, self.lstm.c, enc_hs)
+
+
+class AttentionSeq2seq(Seq2seq):
+    """AttentionEncoder + AttentionDecoder (book ch. 8). After ``generate``, the decoder's
+    ``attention.weights`` holds the last step's weights; ``attention_map(xs, ts)`` gives
+    the weights (N, Ta-1, Tq) of a teacher-forced pass, for heatmaps."""
+
+    def __init__(self, vocab_size, wordvec_size, hidden_size):
+        args = (vocab_size, wordvec_size, hidden_size)
+        self.encoder = AttentionEncoder(*args)
+        self.decoder = AttentionDecoder(*args)
+        self._finish_init()
+
+    def attention_map(self, xs, ts):
+        """Attention weights (N, Ta-1, Tq) of each answer step over the question."""
+        self.decoder.forward(ts[:, :-1], self.encoder.forward(xs))
+        return self.decoder.attention.weights
