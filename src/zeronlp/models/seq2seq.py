@@ -132,10 +132,14 @@ class Seq2seq(BaseModel):
         return rows[0] if len(rows) == 1 else rows
 
     def generate_batch(self, xs, start_id, sample_size, method="greedy", **options):
-        """Like ``generate`` but returns an array (N, sample_size): fast batched evaluation."""
+        """Like ``generate`` but returns an array (N, sample_size): fast batched evaluation.
+
+        start_id: an int, or (N,) ids, one per question.
+        """
         state = self.decoder.start_state(self.encoder.forward(xs))
         module = get_array_module(self.params[0])
-        start = module.full((xs.shape[0],), int(start_id), dtype=module.int64)
+        # one start id for all questions, or one per question
+        start = module.broadcast_to(module.asarray(start_id, dtype=module.int64), (xs.shape[0],))
         step = self.decoder.step
         if method == "greedy":
             return greedy_decode(step, state, start, sample_size)

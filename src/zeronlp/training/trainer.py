@@ -2,6 +2,7 @@
 
 ``Trainer`` is the book's mini-batch trainer (chapter 1): it shuffles the data every epoch,
 runs forward/backward/update, optionally clips gradients, and records the loss.
+``RnnlmTrainer`` trains language models with truncated backpropagation through time.
 """
 
 from __future__ import annotations
@@ -44,23 +45,78 @@ def _is_transpose_of(p, q):
     return p.base is q or q.base is p or (p.base is not None and p.base is q.base)
 
 
-class Trainer:
-    """Mini-batch training of a model with ``forward(x, t)``, ``backward()``, params, grads.
+def train_step(model, optimizer, batch_x, batch_t, max_grad=None, where=""):
+    """forward, backward, (clip), update; returns the loss.
 
-    fit(x, t, max_epoch, batch_size, max_grad=None, eval_interval=20): ``loss_list`` gets
-    the mean loss of every ``eval_interval`` iterations. A progress bar shows the epoch and
-    the running loss unless ``verbose=False``. A NaN or infinite loss stops training with
-    a FloatingPointError before the parameters are updated with it.
+    Raises FloatingPointError on a NaN or infinite loss before anything is updated, so the
+    parameters (and any checkpoint written from them) stay the last good ones.
     """
+    loss = model.forward(batch_x, batch_t)
+    if not math.isfinite(loss):
+        raise FloatingPointError(f"loss became {loss}{where}; parameters were not updated with it")
+    model.backward()
+    params, grads = remove_duplicate(model.params, model.grads)
+    if max_grad is not None:
+        clip_grads(grads, max_grad)
+    optimizer.update(params, grads)
+    return loss
+
+
+class _Loop:
+    """What both trainers share: the model, the optimizer, the progress bar, the history."""
 
     def __init__(self, model, optimizer):
         self.model = model
         self.optimizer = optimizer
-        self.loss_list = []
         self.eval_interval = None
         self.current_epoch = 0
+        self.history = []  # one dict per epoch: {"epoch", "time", **eval_fn()}
+        self._start = time.time()
 
-    def fit(self, x, t, max_epoch=10, batch_size=32, max_grad=None, eval_interval=20, verbose=True):
+    def _bar(self, total, verbose):
+        return tqdm(total=total, disable=not verbose, unit="it", leave=True, dynamic_ncols=True)
+
+    def _end_epoch(self, eval_fn, bar):
+        self.current_epoch += 1
+        record = {"epoch": self.current_epoch, "time": time.time() - self._start}
+        if eval_fn is not None:
+            record.update(eval_fn())
+            bar.set_postfix({k: _fmt(v) for k, v in record.items() if k not in ("time",)})
+        self.history.append(record)
+
+    def _where(self, iters):
+        return f" at epoch {self.current_epoch + 1}, iteration {iters + 1}"
+
+
+def _fmt(v):
+    return f"{v:.4g}" if isinstance(v, float) else v
+
+
+class Trainer(_Loop):
+    """Mini-batch training of a model with ``forward(x, t)``, ``backward()``, params, grads.
+
+    fit(x, t, max_epoch, batch_size, max_grad=None, eval_interval=20, eval_fn=None):
+    shuffles every epoch; ``loss_list`` gets the mean loss of every ``eval_interval``
+    iterations; ``eval_fn()``, if given, runs after every epoch and its dict (e.g.
+    ``{"val_acc": 0.93}``) goes into ``history`` and the progress bar. A NaN or infinite
+    loss stops training with a FloatingPointError before the parameters are updated.
+    """
+
+    def __init__(self, model, optimizer):
+        super().__init__(model, optimizer)
+        self.loss_list = []
+
+    def fit(
+        self,
+        x,
+        t,
+        max_epoch=10,
+        batch_size=32,
+        max_grad=None,
+        eval_interval=20,
+        eval_fn=None,
+        verbose=True,
+    ):
         data_size = len(x)
         if data_size == 0:
             raise ValueError("Trainer.fit got an empty dataset")
@@ -68,53 +124,104 @@ class Trainer:
             raise ValueError(f"x has {data_size} examples but t has {len(t)}")
         max_iters = max(data_size // batch_size, 1)
         self.eval_interval = eval_interval
-        model, optimizer = self.model, self.optimizer
         total_loss, loss_count = 0.0, 0
-        start = time.time()
-        bar = tqdm(total=max_epoch * max_iters, disable=not verbose, unit="it", leave=True)
-        try:
+        with self._bar(max_epoch * max_iters, verbose) as bar:
             for _ in range(max_epoch):
                 idx = np.random.permutation(data_size)
                 x, t = x[idx], t[idx]
                 for iters in range(max_iters):
-                    batch_x = x[iters * batch_size : (iters + 1) * batch_size]
-                    batch_t = t[iters * batch_size : (iters + 1) * batch_size]
-                    loss = model.forward(batch_x, batch_t)
-                    if not math.isfinite(loss):
-                        raise FloatingPointError(
-                            f"loss became {loss} at epoch {self.current_epoch + 1}, "
-                            f"iteration {iters + 1}; parameters were not updated with it"
-                        )
-                    model.backward()
-                    params, grads = remove_duplicate(model.params, model.grads)
-                    if max_grad is not None:
-                        clip_grads(grads, max_grad)
-                    optimizer.update(params, grads)
-                    total_loss += loss
+                    batch = slice(iters * batch_size, (iters + 1) * batch_size)
+                    total_loss += train_step(
+                        self.model, self.optimizer, x[batch], t[batch], max_grad, self._where(iters)
+                    )
                     loss_count += 1
-                    if (eval_interval is not None) and (iters % eval_interval) == 0:
-                        avg_loss = total_loss / loss_count
-                        self.loss_list.append(float(avg_loss))
+                    if eval_interval is not None and iters % eval_interval == 0:
+                        self.loss_list.append(float(total_loss / loss_count))
                         total_loss, loss_count = 0.0, 0
                         bar.set_postfix(
-                            epoch=self.current_epoch + 1,
-                            loss=f"{avg_loss:.3f}",
-                            time=f"{time.time() - start:.0f}s",
+                            epoch=self.current_epoch + 1, loss=f"{self.loss_list[-1]:.3f}"
                         )
                     bar.update(1)
-                self.current_epoch += 1
-        finally:
-            bar.close()
+                self._end_epoch(eval_fn, bar)
         return self.loss_list
 
     def plot(self, path, ylim=None):
         """Write the loss curve to a PNG file (needs matplotlib: pip install 'zeronlp[plot]')."""
         from ..plot import plot_curve
 
-        plot_curve(
-            self.loss_list,
-            path,
-            xlabel=f"iterations (x{self.eval_interval})",
-            ylabel="loss",
-            ylim=ylim,
-        )
+        xlabel = f"iterations (x{self.eval_interval})"
+        plot_curve(self.loss_list, path, xlabel=xlabel, ylabel="loss", ylim=ylim)
+
+
+class RnnlmTrainer(_Loop):
+    """Training of a language model on one long corpus with truncated BPTT (the book's).
+
+    The corpus is cut into ``batch_size`` streams starting ``len(xs) // batch_size`` apart;
+    each iteration takes the next ``time_size`` tokens of every stream, so the stateful
+    model's hidden state carries over from one batch to the next.
+    fit(xs, ts, max_epoch, batch_size, time_size, max_grad, eval_interval, eval_fn):
+    ``ppl_list`` gets the perplexity of every ``eval_interval`` iterations.
+    """
+
+    def __init__(self, model, optimizer):
+        super().__init__(model, optimizer)
+        self.time_idx = None
+        self.ppl_list = []
+
+    def get_batch(self, x, t, batch_size, time_size):
+        """The next (batch_size, time_size) block of every stream: (batch_x, batch_t)."""
+        data_size = len(x)
+        jump = data_size // batch_size
+        offsets = np.arange(batch_size) * jump
+        idx = (offsets[:, None] + self.time_idx + np.arange(time_size)) % data_size
+        self.time_idx += time_size
+        return x[idx], t[idx]
+
+    def fit(
+        self,
+        xs,
+        ts,
+        max_epoch=10,
+        batch_size=20,
+        time_size=35,
+        max_grad=None,
+        eval_interval=20,
+        eval_fn=None,
+        verbose=True,
+    ):
+        data_size = len(xs)
+        if len(ts) != data_size:
+            raise ValueError(f"xs has {data_size} tokens but ts has {len(ts)}")
+        max_iters = data_size // (batch_size * time_size)
+        if max_iters == 0:
+            raise ValueError(
+                f"a corpus of {data_size} tokens is shorter than one batch "
+                f"({batch_size} x {time_size})"
+            )
+        self.time_idx = 0  # the streams start again from their offsets, and so does the state
+        self.model.reset_state()
+        self.eval_interval = eval_interval
+        total_loss, loss_count = 0.0, 0
+        with self._bar(max_epoch * max_iters, verbose) as bar:
+            for _ in range(max_epoch):
+                for iters in range(max_iters):
+                    batch_x, batch_t = self.get_batch(xs, ts, batch_size, time_size)
+                    total_loss += train_step(
+                        self.model, self.optimizer, batch_x, batch_t, max_grad, self._where(iters)
+                    )
+                    loss_count += 1
+                    if eval_interval is not None and iters % eval_interval == 0:
+                        ppl = math.exp(total_loss / loss_count)
+                        self.ppl_list.append(ppl)
+                        total_loss, loss_count = 0.0, 0
+                        bar.set_postfix(epoch=self.current_epoch + 1, ppl=f"{ppl:.2f}")
+                    bar.update(1)
+                self._end_epoch(eval_fn, bar)
+        return self.ppl_list
+
+    def plot(self, path, ylim=None):
+        """Write the perplexity curve to a PNG file (needs matplotlib)."""
+        from ..plot import plot_curve
+
+        xlabel = f"iterations (x{self.eval_interval})"
+        plot_curve(self.ppl_list, path, xlabel=xlabel, ylabel="perplexity", ylim=ylim)

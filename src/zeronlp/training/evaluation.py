@@ -1,0 +1,84 @@
+"""Evaluation: perplexity of language models, exact-match accuracy of seq2seq models."""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..backend import get_array_module
+
+
+def _forward_eval(model, xs, ts):
+    """model.forward in evaluation mode (dropout off) when the model has a train flag."""
+    if "train_flg" in inspect.signature(model.forward).parameters:
+        return model.forward(xs, ts, train_flg=False)
+    return model.forward(xs, ts)
+
+
+def eval_perplexity(model, corpus, batch_size=10, time_size=35, verbose=False):
+    """Perplexity exp(mean cross-entropy) of a language model on a corpus (the book's).
+
+    The corpus is read as ``batch_size`` streams, ``time_size`` tokens at a time, through
+    the stateful model, as in training; call ``model.reset_state()`` first to start from
+    nothing (the book does). corpus: (L,) ids.
+    """
+    corpus = np.asarray(corpus)
+    corpus_size = len(corpus)
+    max_iters = (corpus_size - 1) // (batch_size * time_size)
+    if max_iters == 0:
+        raise ValueError(
+            f"a corpus of {corpus_size} tokens is shorter than one batch "
+            f"({batch_size} x {time_size})"
+        )
+    jump = (corpus_size - 1) // batch_size
+    offsets = np.arange(batch_size)[:, None] * jump + np.arange(time_size)
+    total_loss = 0.0
+    for iters in tqdm(range(max_iters), disable=not verbose, desc="perplexity", leave=False):
+        idx = offsets + iters * time_size
+        xs, ts = corpus[idx % corpus_size], corpus[(idx + 1) % corpus_size]
+        total_loss += _forward_eval(model, xs, ts)
+    return math.exp(total_loss / max_iters)
+
+
+def seq2seq_accuracy(model, x, t, batch_size=1000, method="greedy", **options):
+    """Exact-match accuracy of a seq2seq model: the share of answers decoded right.
+
+    x: (N, Tq) question ids; t: (N, Ta) answer ids whose first column is the start symbol.
+    Decodes ``batch_size`` questions at a time (``model.generate_batch``) and compares all
+    Ta - 1 generated ids with t[:, 1:].
+    """
+    if len(x) != len(t):
+        raise ValueError(f"x has {len(x)} questions but t has {len(t)} answers")
+    if len(x) == 0:
+        raise ValueError("seq2seq_accuracy got no examples")
+    correct = 0
+    for i in range(0, len(x), batch_size):
+        xb, tb = x[i : i + batch_size], t[i : i + batch_size]
+        guess = model.generate_batch(xb, tb[:, 0], tb.shape[1] - 1, method, **options)
+        module = get_array_module(guess)
+        correct += int(module.all(guess == module.asarray(tb[:, 1:]), axis=1).sum())
+    return correct / len(x)
+
+
+def eval_seq2seq(model, question, correct, id_to_char, verbose=False, is_reverse=False):
+    """1 if the model answers one question exactly right, else 0 (the book's function).
+
+    question: (1, Tq) ids; correct: (1, Ta) ids starting with the start symbol. With
+    ``verbose``, prints the question, the right answer and the model's (✓ or ✗).
+    """
+    correct = np.asarray(correct).flatten()
+    start_id, correct = int(correct[0]), correct[1:]
+    guess = model.generate(question, start_id, len(correct))
+    ok = [int(c) for c in correct] == list(guess)
+    if verbose:
+        q = "".join(id_to_char[int(c)] for c in np.asarray(question).flatten())
+        if is_reverse:
+            q = q[::-1]
+        print("Q", q)
+        print("T", "".join(id_to_char[int(c)] for c in correct))
+        print(("✓" if ok else "✗"), "".join(id_to_char[int(c)] for c in guess))
+        print("---")
+    return int(ok)
