@@ -26,3 +26,38 @@ def plot_curve(values, path, xlabel="iterations", ylabel="loss", ylim=None):
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_history(history, keys, path, ylabel=None):
+    """Plot per-epoch values ``history[i][key]`` for each key (e.g. "acc") to a PNG."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key in keys:
+        epochs = [h["epoch"] for h in history if key in h]
+        ax.plot(epochs, [h[key] for h in history if key in h], marker="o", label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel or ", ".join(keys))
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_attention(weights, row_labels, col_labels, path, title=None):
+    """Heatmap of attention weights (rows attend over columns) saved as a PNG.
+
+    weights: (rows, cols), e.g. answer characters over question characters.
+    """
+    plt = _pyplot()
+    rows, cols = len(row_labels), len(col_labels)
+    fig, ax = plt.subplots(figsize=(max(4, 0.3 * cols + 1.5), max(3, 0.3 * rows + 1.2)))
+    ax.imshow(weights, cmap="Greys_r", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(cols), col_labels)
+    ax.set_yticks(range(rows), row_labels)
+    ax.set_xlabel("question")
+    ax.set_ylabel("answer")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,171 @@
+"""``zeronlp train TASK``: spiral, date, addition and ptb (word2vec in word2vec.py)."""
+
+from __future__ import annotations
+
+import math
+
+from tqdm.auto import tqdm
+
+from .. import backend, models, optimizers
+from ..training import RnnlmTrainer, Trainer, eval_perplexity, seq2seq_accuracy
+from . import plots, runs
+
+# ---------------------------------------------------------------- shared
+
+
+def _start(args, task, model_name):
+    """Seed, pick the device, create the run directory and write config.json."""
+    backend.seed(args.seed)
+    if getattr(args, "gpu", False):
+        backend.use_gpu()
+    run_dir = runs.new_run_dir(args.out, task, model_name)
+    config = {k: v for k, v in vars(args).items() if k != "func"}
+    runs.write_json(run_dir / "config.json", config)
+    return run_dir
+
+
+def _checkpoint(model, run_dir, meta, history):
+    """Write params.npz and history.json (atomically): called after every epoch."""
+    model.save_params(run_dir / "params.npz", meta=meta)
+    runs.write_json(run_dir / "history.json", history)
+
+
+def _say(args, text):
+    """A line of progress (tqdm.write keeps the progress bar intact)."""
+    if not args.quiet:
+        tqdm.write(text)
+
+
+# ---------------------------------------------------------------- spiral (chapter 1)
+
+
+def train_spiral(args):
+    from ..datasets import spiral
+
+    backend.seed(args.seed)
+    x, t = spiral.load_data()
+    model = models.TwoLayerNet(input_size=2, hidden_size=args.hidden, output_size=3)
+    trainer = Trainer(model, optimizers.SGD(lr=args.lr))
+    trainer.fit(x, t, args.epochs, args.batch_size, eval_interval=10, verbose=not args.quiet)
+    loss = model.forward(x, t)
+    accuracy = float((model.predict(x).argmax(axis=1) == t.argmax(axis=1)).mean())
+    print(f"spiral: {args.epochs} epochs, final loss {loss:.4f}, training accuracy {accuracy:.1%}")
+    if args.plot:
+        trainer.plot(args.plot)
+        print(f"loss curve written to {args.plot}")
+    return 0
+
+
+# ---------------------------------------------------------------- seq2seq tasks (ch. 7-8)
+
+SEQ2SEQ_MODELS = {
+    "seq2seq": models.Seq2seq,
+    "peeky": models.PeekySeq2seq,
+    "attention": models.AttentionSeq2seq,
+}
+
+
+def load_sequence_task(task, data=None, train_size=None, seed=1984):
+    """((x_train, t_train), (x_test, t_test), (char_to_id, id_to_char)) of a seq2seq task."""
+    from ..datasets import sequence
+
+    (x_train, t_train), (x_test, t_test), vocab = sequence.load_data(
+        data or task, seed=seed, return_vocab=True
+    )
+    if train_size is not None:
+        if not 0 < train_size <= len(x_train):
+            raise ValueError(f"--train-size must lie in [1, {len(x_train)}], got {train_size}")
+        x_train, t_train = x_train[:train_size], t_train[:train_size]
+    return (x_train, t_train), (x_test, t_test), vocab
+
+
+def train_seq2seq(args):
+    task = args.task
+    (x_train, t_train), (x_test, t_test), (char_to_id, id_to_char) = load_sequence_task(
+        task, args.data, args.train_size
+    )
+    if args.reverse:  # the book's trick: reversed questions put related chars closer
+        x_train, x_test = x_train[:, ::-1].copy(), x_test[:, ::-1].copy()
+    run_dir = _start(args, task, args.model)
+    vocab_size = len(char_to_id)
+    model = SEQ2SEQ_MODELS[args.model](vocab_size, args.wordvec, args.hidden)
+    trainer = Trainer(model, optimizers.Adam(lr=args.lr))
+    meta = {
+        "task": task,
+        "vocab": [id_to_char[i] for i in range(vocab_size)],
+        "reverse": bool(args.reverse),
+        "question_len": int(x_train.shape[1]),
+        "answer_len": int(t_train.shape[1]),
+    }
+    x_test_dev, t_test_dev = backend.to_device(x_test), backend.to_device(t_test)
+
+    def evaluate():
+        acc = seq2seq_accuracy(model, x_test_dev, t_test_dev)
+        _checkpoint(model, run_dir, meta, trainer.history + [{"acc": acc}])
+        _say(args, f"epoch {trainer.current_epoch + 1}: test accuracy {acc:.2%}")
+        return {"acc": acc}
+
+    _say(args, f"{task}: {len(x_train)} training and {len(x_test)} test examples, "
+         f"vocabulary {vocab_size}, model {type(model).__name__}, run directory {run_dir}")
+    trainer.fit(backend.to_device(x_train), backend.to_device(t_train), args.epochs,
+                args.batch_size, max_grad=args.max_grad, eval_interval=20, eval_fn=evaluate,
+                verbose=not args.quiet)
+    _checkpoint(model, run_dir, meta, trainer.history)
+    plots.write_run_plots(run_dir, model, meta, trainer, x_test[:1], t_test[:1])
+    last = trainer.history[-1]
+    print(f"{task} test accuracy {last['acc']:.2%} after {args.epochs} epochs "
+          f"({last['time']:.0f} s); run directory {run_dir}")
+    return 0
+
+
+# ---------------------------------------------------------------- PTB language models (ch. 5-6)
+
+LM_MODELS = {"simple": models.SimpleRnnlm, "rnnlm": models.Rnnlm, "better": models.BetterRnnlm}
+
+
+def train_ptb(args):
+    from ..datasets import ptb
+
+    corpus, word_to_id, id_to_word = ptb.load_data("train")
+    corpus_val, _, _ = ptb.load_data("valid")
+    corpus_test, _, _ = ptb.load_data("test")
+    if args.train_size:
+        corpus = corpus[: args.train_size]
+    run_dir = _start(args, "ptb", args.model)
+    vocab_size = len(word_to_id)
+    cls = LM_MODELS[args.model]
+    if cls is models.BetterRnnlm:
+        model = cls(vocab_size, args.wordvec, args.hidden, args.dropout)
+    else:
+        model = cls(vocab_size, args.wordvec, args.hidden)
+    optimizer = optimizers.SGD(lr=args.lr)
+    trainer = RnnlmTrainer(model, optimizer)
+    meta = {"task": "ptb", "vocab": [id_to_word[i] for i in range(vocab_size)]}
+    xs, ts = backend.to_device(corpus[:-1]), backend.to_device(corpus[1:])
+    best_val = math.inf
+
+    def evaluate():
+        nonlocal best_val
+        model.reset_state()
+        val = eval_perplexity(model, corpus_val[: args.eval_size] if args.eval_size else corpus_val)
+        model.reset_state()
+        if val > best_val and args.lr_decay != 1.0:  # the book's schedule for BetterRnnlm
+            optimizer.lr /= args.lr_decay
+        best_val = min(best_val, val)
+        record = {"val_ppl": val, "lr": optimizer.lr}
+        _checkpoint(model, run_dir, meta, trainer.history + [record])
+        _say(args, f"epoch {trainer.current_epoch + 1}: validation perplexity {val:.2f}")
+        return record
+
+    _say(args, f"ptb: {len(corpus)} training tokens, vocabulary {vocab_size}, "
+         f"model {type(model).__name__}, run directory {run_dir}")
+    trainer.fit(xs, ts, args.epochs, args.batch_size, args.time_size, max_grad=args.max_grad,
+                eval_interval=20, eval_fn=evaluate, verbose=not args.quiet)
+    model.reset_state()
+    test_ppl = eval_perplexity(model, corpus_test)
+    trainer.history[-1]["test_ppl"] = test_ppl
+    _checkpoint(model, run_dir, meta, trainer.history)
+    plots.write_run_plots(run_dir, model, meta, trainer)
+    print(f"ptb test perplexity {test_ppl:.2f} after {args.epochs} epochs "
+          f"({trainer.history[-1]['time']:.0f} s); run directory {run_dir}")
+    return 0
