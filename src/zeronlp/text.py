@@ -54,9 +54,11 @@ def create_co_matrix(corpus, vocab_size: int, window_size: int = 1):
     """
     corpus = _as_corpus(corpus, vocab_size)
     V = int(vocab_size)
+    # flat cell ids center * V + context; int32 when they fit, which halves the sort's work
+    corpus = corpus.astype(np.int32 if V * V < 2**31 else np.int64)
     keys = []
     for d in range(1, window_size + 1):  # offsets only; every pair at offset d in one shift
-        center, context = corpus[d:].astype(np.int64), corpus[:-d].astype(np.int64)
+        center, context = corpus[d:], corpus[:-d]
         keys += [center * V + context, context * V + center]
     C = np.zeros((V, V), dtype=np.int32)
     if keys:
