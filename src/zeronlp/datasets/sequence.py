@@ -52,7 +52,9 @@ def load_data(file_name_or_path="addition.txt", seed=1984, return_vocab=False):
     global _last_vocab
     path = _resolve(file_name_or_path)
     with open(path, encoding="utf-8") as f:
-        lines = f.read().splitlines()
+        # split('\n'), not splitlines(): a question may hold \x0c or \u2028, which are chars
+        # of the dataset, not line breaks (text mode already turned \r\n into \n)
+        lines = f.read().split("\n")
     x, t, vocab = encode_lines(lines, source=str(path))
     rng = np.random.RandomState(seed) if seed is not None else np.random
     # RandomState.permutation(n) is the book's np.random.seed(seed); np.random.shuffle(arange)
