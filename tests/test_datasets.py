@@ -161,6 +161,7 @@ def test_interrupted_download_leaves_cache_clean(server, cache):
     server.truncate.add("/data/ptb.train.txt")
     with pytest.raises(DatasetNotFoundError, match="ptb.train.txt"):
         ptb.load_data("train")
+    assert server.hits == ["/data/ptb.train.txt"]  # the transfer started, then broke
     assert files_in(cache) == []
 
 
@@ -400,6 +401,13 @@ def test_load_from_path_and_ids_by_first_appearance(tmp_path):
     assert c2i == {"a": 0, "b": 1, "_": 2, "c": 3}
     assert i2c == {0: "a", 1: "b", 2: "_", 3: "c"}
     assert x.shape == (3, 2) and t.shape == (3, 2) and xt.shape == (0, 2)
+
+
+def test_only_newline_ends_a_line(tmp_path):
+    path = tmp_path / "ff.txt"
+    path.write_text("a\x0c_1\nb\u2028_2\n", encoding="utf-8")
+    (x, t), _, (c2i, _) = sequence.load_data(path, seed=None, return_vocab=True)
+    assert x.shape == (2, 2) and "\x0c" in c2i and "\u2028" in c2i
 
 
 def test_split_equals_book_shuffle(tmp_path):

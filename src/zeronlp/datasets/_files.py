@@ -57,14 +57,14 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def _not_found(subdir: str, fname: str, url: str | None, searched: list[Path], why: str):
+def _not_found(subdir: str, fname: str, url: str, searched: list[Path], why: str):
     where = "\n".join(f"  - {p}" for p in searched)
     data = data_dir()
     target = (data / subdir) if data is not None else "$ZERONLP_DATA/" + subdir
     msg = (
-        f"dataset file {fname!r} not found. Searched:\n{where}\n"
-        + (f"and could not download it from {url} ({why}).\n" if url else f"({why}).\n")
-        + f"Put {fname} in {target} (with ZERONLP_DATA set) "
+        f"dataset file {fname!r} is not on disk. Searched:\n{where}\n"
+        f"and downloading it from {url} failed ({why}).\n"
+        f"Put {fname} in {target} (with ZERONLP_DATA set) "
         f"or in {cache_dir() / subdir}, or connect to the internet and retry."
     )
     return DatasetNotFoundError(msg)
@@ -91,7 +91,7 @@ def find_file(subdir: str, fname: str, url: str, sha256: str, progressbar: bool 
     if offline():
         if (cache / fname).is_file() and pooch.file_hash(str(cache / fname)) == sha256:
             return cache / fname
-        raise _not_found(subdir, fname, url, searched, "ZERONLP_OFFLINE is set")
+        raise _not_found(subdir, fname, url, searched, "not tried: ZERONLP_OFFLINE is set")
 
     import requests  # pooch's own dependency; imported late as pooch does, to keep imports fast
 
