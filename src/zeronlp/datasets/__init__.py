@@ -1,8 +1,10 @@
 """Datasets: find, download, verify, cache or generate them.
 
-Modules follow the book's ``dataset`` package: ``spiral``.
+Modules follow the book's ``dataset`` package: ``ptb``, ``sequence``, ``spiral``
+(``from dataset import ptb`` becomes ``from zeronlp.datasets import ptb``).
 """
 
-from . import spiral
+from . import ptb, sequence, spiral
+from ._files import DatasetNotFoundError, cache_dir, data_dir
 
-__all__ = ["spiral"]
+__all__ = ["DatasetNotFoundError", "cache_dir", "data_dir", "ptb", "sequence", "spiral"]

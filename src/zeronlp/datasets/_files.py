@@ -1,0 +1,104 @@
+"""Where dataset files live: the data directory, the cache, downloads and atomic writes.
+
+Search order for a dataset file ``<subdir>/<fname>``:
+
+1. ``$ZERONLP_DATA/<subdir>/<fname>`` (a directory the user or CI fills by hand);
+2. ``<cache>/<subdir>/<fname>``, where ``<cache>`` is ``$ZERONLP_CACHE`` or else the
+   operating system's user cache directory for zeronlp (``~/.cache/zeronlp`` on Linux,
+   from ``pooch.os_cache``);
+3. a download into the cache, verified by SHA-256 (pooch), unless ``ZERONLP_OFFLINE=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pooch
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset file is not on disk and could not be downloaded."""
+
+
+def data_dir() -> Path | None:
+    """``$ZERONLP_DATA`` as a Path, or None when it is unset or empty."""
+    value = os.environ.get("ZERONLP_DATA", "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def cache_dir() -> Path:
+    """The cache directory: ``$ZERONLP_CACHE``, else the user cache dir (``pooch.os_cache``)."""
+    value = os.environ.get("ZERONLP_CACHE", "").strip()
+    return Path(value).expanduser() if value else Path(pooch.os_cache("zeronlp")).expanduser()
+
+
+def offline() -> bool:
+    """True when ``ZERONLP_OFFLINE`` asks never to touch the network."""
+    return os.environ.get("ZERONLP_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename.
+
+    A reader (or a crash) never sees a half-written file under ``path``: ``os.replace`` is
+    atomic within one file system, which is why the temporary lives next to the target.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache file is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _not_found(subdir: str, fname: str, url: str, searched: list[Path], why: str):
+    where = "\n".join(f"  - {p}" for p in searched)
+    data = data_dir()
+    target = (data / subdir) if data is not None else "$ZERONLP_DATA/" + subdir
+    msg = (
+        f"dataset file {fname!r} is not on disk. Searched:\n{where}\n"
+        f"and downloading it from {url} failed ({why}).\n"
+        f"Put {fname} in {target} (with ZERONLP_DATA set) "
+        f"or in {cache_dir() / subdir}, or connect to the internet and retry."
+    )
+    return DatasetNotFoundError(msg)
+
+
+def find_file(subdir: str, fname: str, url: str, sha256: str, progressbar: bool = True) -> Path:
+    """Path of ``<subdir>/<fname>``: from $ZERONLP_DATA, the cache, or downloaded into the cache.
+
+    A downloaded file is checked against ``sha256`` and only then renamed into place (pooch
+    downloads to a temporary file in the cache directory and deletes it on any failure), so
+    the cache never holds a partial or corrupt file. A cached file is re-hashed on each call
+    and downloaded again if it does not match. Raises DatasetNotFoundError (a
+    FileNotFoundError) when the file is nowhere and cannot be downloaded, and ValueError when
+    the downloaded bytes do not match ``sha256``.
+    """
+    searched = []
+    data = data_dir()
+    if data is not None:
+        searched.append(data / subdir)
+        if (data / subdir / fname).is_file():
+            return data / subdir / fname
+    cache = cache_dir() / subdir
+    searched.append(cache)
+    if offline():
+        if (cache / fname).is_file() and pooch.file_hash(str(cache / fname)) == sha256:
+            return cache / fname
+        raise _not_found(subdir, fname, url, searched, "not tried: ZERONLP_OFFLINE is set")
+
+    import requests  # pooch's own dependency; imported late as pooch does, to keep imports fast
+
+    try:
+        path = pooch.retrieve(
+            url, known_hash=f"sha256:{sha256}", fname=fname, path=cache, progressbar=progressbar
+        )
+    except requests.exceptions.RequestException as err:
+        raise _not_found(subdir, fname, url, searched, f"{type(err).__name__}: {err}") from err
+    return Path(path)
