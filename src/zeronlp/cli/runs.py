@@ -23,7 +23,9 @@ from .. import io, models
 
 def new_run_dir(out, task, model_name):
     """``out`` if given, else ``runs/<task>-<model>-<date-time>``; created, must be empty."""
-    path = Path(out) if out else Path("runs") / f"{task}-{model_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path = (
+        Path(out) if out else Path("runs") / f"{task}-{model_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
     if path.exists() and any(path.iterdir()):
         raise FileExistsError(f"run directory {path} is not empty: choose another --out")
     path.mkdir(parents=True, exist_ok=True)

@@ -102,19 +102,31 @@ def train_seq2seq(args):
     def evaluate():
         acc = seq2seq_accuracy(model, x_test_dev, t_test_dev)
         _checkpoint(model, run_dir, meta, trainer.history + [{"acc": acc}])
-        _say(args, f"epoch {trainer.current_epoch + 1}: test accuracy {acc:.2%}")
+        _say(args, f"epoch {trainer.current_epoch}: test accuracy {acc:.2%}")
         return {"acc": acc}
 
-    _say(args, f"{task}: {len(x_train)} training and {len(x_test)} test examples, "
-         f"vocabulary {vocab_size}, model {type(model).__name__}, run directory {run_dir}")
-    trainer.fit(backend.to_device(x_train), backend.to_device(t_train), args.epochs,
-                args.batch_size, max_grad=args.max_grad, eval_interval=20, eval_fn=evaluate,
-                verbose=not args.quiet)
+    _say(
+        args,
+        f"{task}: {len(x_train)} training and {len(x_test)} test examples, "
+        f"vocabulary {vocab_size}, model {type(model).__name__}, run directory {run_dir}",
+    )
+    trainer.fit(
+        backend.to_device(x_train),
+        backend.to_device(t_train),
+        args.epochs,
+        args.batch_size,
+        max_grad=args.max_grad,
+        eval_interval=20,
+        eval_fn=evaluate,
+        verbose=not args.quiet,
+    )
     _checkpoint(model, run_dir, meta, trainer.history)
     plots.write_run_plots(run_dir, model, meta, trainer, x_test[:1], t_test[:1])
     last = trainer.history[-1]
-    print(f"{task} test accuracy {last['acc']:.2%} after {args.epochs} epochs "
-          f"({last['time']:.0f} s); run directory {run_dir}")
+    print(
+        f"{task} test accuracy {last['acc']:.2%} after {args.epochs} epochs "
+        f"({last['time']:.0f} s); run directory {run_dir}"
+    )
     return 0
 
 
@@ -154,18 +166,32 @@ def train_ptb(args):
         best_val = min(best_val, val)
         record = {"val_ppl": val, "lr": optimizer.lr}
         _checkpoint(model, run_dir, meta, trainer.history + [record])
-        _say(args, f"epoch {trainer.current_epoch + 1}: validation perplexity {val:.2f}")
+        _say(args, f"epoch {trainer.current_epoch}: validation perplexity {val:.2f}")
         return record
 
-    _say(args, f"ptb: {len(corpus)} training tokens, vocabulary {vocab_size}, "
-         f"model {type(model).__name__}, run directory {run_dir}")
-    trainer.fit(xs, ts, args.epochs, args.batch_size, args.time_size, max_grad=args.max_grad,
-                eval_interval=20, eval_fn=evaluate, verbose=not args.quiet)
+    _say(
+        args,
+        f"ptb: {len(corpus)} training tokens, vocabulary {vocab_size}, "
+        f"model {type(model).__name__}, run directory {run_dir}",
+    )
+    trainer.fit(
+        xs,
+        ts,
+        args.epochs,
+        args.batch_size,
+        args.time_size,
+        max_grad=args.max_grad,
+        eval_interval=20,
+        eval_fn=evaluate,
+        verbose=not args.quiet,
+    )
     model.reset_state()
     test_ppl = eval_perplexity(model, corpus_test)
     trainer.history[-1]["test_ppl"] = test_ppl
     _checkpoint(model, run_dir, meta, trainer.history)
     plots.write_run_plots(run_dir, model, meta, trainer)
-    print(f"ptb test perplexity {test_ppl:.2f} after {args.epochs} epochs "
-          f"({trainer.history[-1]['time']:.0f} s); run directory {run_dir}")
+    print(
+        f"ptb test perplexity {test_ppl:.2f} after {args.epochs} epochs "
+        f"({trainer.history[-1]['time']:.0f} s); run directory {run_dir}"
+    )
     return 0

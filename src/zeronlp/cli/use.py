@@ -30,8 +30,9 @@ def evaluate(args):
         if meta.get("reverse"):
             x_test = x_test[:, ::-1].copy()
         options = {"beam_width": args.beam} if args.beam else {}
-        acc = seq2seq_accuracy(model, x_test, t_test, method="beam" if args.beam else "greedy",
-                               **options)
+        acc = seq2seq_accuracy(
+            model, x_test, t_test, method="beam" if args.beam else "greedy", **options
+        )
         print(f"{task} test accuracy {acc:.2%} ({len(x_test)} questions)")
     else:
         raise ValueError(f"{args.run}: 'eval' knows the tasks ptb, date, addition, not {task!r}")
@@ -59,8 +60,15 @@ def generate(args):
     if len(prompt) > 1:  # condition on the prompt: feed all but its last word
         model.predict(np.asarray([prompt[:-1]]))
     skip = [word_to_id[w] for w in ("N", "<unk>", "$") if w in word_to_id] if args.skip else None
-    ids = model.generate(prompt[-1], skip_ids=skip, sample_size=args.length, method=args.method,
-                         temperature=args.temperature, top_k=args.top_k, beam_width=args.beam)
+    ids = model.generate(
+        prompt[-1],
+        skip_ids=skip,
+        sample_size=args.length,
+        method=args.method,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        beam_width=args.beam,
+    )
     words = [vocab[i] for i in prompt[:-1] + ids]
     print(" ".join(words).replace(" <eos>", ".\n").strip())
     return 0
