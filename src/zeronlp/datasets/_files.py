@@ -1,4 +1,4 @@
-"""Where dataset files live: the data directory, the cache, downloads and atomic writes.
+"""Where dataset files live: the data directory, the cache and downloads.
 
 Search order for a dataset file ``<subdir>/<fname>``:
 
@@ -12,7 +12,6 @@ Search order for a dataset file ``<subdir>/<fname>``:
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pooch
@@ -37,24 +36,6 @@ def cache_dir() -> Path:
 def offline() -> bool:
     """True when ``ZERONLP_OFFLINE`` asks never to touch the network."""
     return os.environ.get("ZERONLP_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename.
-
-    A reader (or a crash) never sees a half-written file under ``path``: ``os.replace`` is
-    atomic within one file system, which is why the temporary lives next to the target.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache file is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _not_found(subdir: str, fname: str, url: str, searched: list[Path], why: str):

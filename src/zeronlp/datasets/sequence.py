@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import atomic_write_text, cache_dir, data_dir
+from ..io import atomic_write_text
+from ._files import cache_dir, data_dir
 
 GENERATED_LINES = 50_000
 #: Seed of the data generated when the book's file is absent; part of the cache file name.
