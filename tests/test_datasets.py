@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from zeronlp.datasets import DatasetNotFoundError, ptb, sequence
-from zeronlp.datasets._files import atomic_write_text, cache_dir
+from zeronlp.datasets._files import cache_dir
+from zeronlp.io import atomic_write_text
 
 # ---------------------------------------------------------------- fixtures
 
