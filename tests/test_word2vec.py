@@ -162,6 +162,23 @@ def test_add_rows_sums_repeated_keys(impl, rng):
     np.testing.assert_allclose(W, W2, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("impl", ["_add_rows_sorted", "_add_rows_sparse"])
+def test_add_rows_caps_frequent_rows(impl, rng, monkeypatch):
+    if impl == "_add_rows_sparse" and w2v._sparse is None:
+        pytest.skip("SciPy is not installed")
+    monkeypatch.setattr(w2v, "_sparse", w2v._sparse if impl == "_add_rows_sparse" else None)
+    key, src, row, weight, _ = _random_rows(rng)
+    cap = 20
+    counts = np.bincount(key, minlength=50)
+    assert counts.max() > cap > np.sort(counts)[-2]  # word 0 is capped, the others not
+    expected = np.zeros((50, src.shape[1]))
+    scale = np.minimum(1.0, cap / np.maximum(counts, 1))
+    np.add.at(expected, key, (scale[key] * weight)[:, None] * src[row])
+    W = np.zeros_like(expected)
+    w2v._add_rows(W, key, src, row, weight, max_count=cap)
+    np.testing.assert_allclose(W, expected, rtol=1e-12, atol=1e-12)
+
+
 def dense_reference_step(model, corpus, segment_size, seed, lr, context_grad):
     """One SGD step on the summed loss, written densely from the book's formulation.
 
@@ -224,7 +241,7 @@ def test_sparse_step_equals_dense_sgd_step(model_cls, context_grad):
     )
     history = train_word2vec(
         model, corpus, window_size=2, epochs=1, batch_size=1000, lr=0.1, sample=0,
-        segment_size=5, context_grad=context_grad, seed=3, verbose=False,
+        segment_size=5, context_grad=context_grad, max_row_updates=None, seed=3, verbose=False,
     )  # fmt: skip
     assert len(history) == 1  # one batch: the learning rate is lr
     np.testing.assert_allclose(history[0], expected_loss, rtol=1e-10)

@@ -14,8 +14,17 @@ vectorized:
   (word2vec's table), a negative equal to its target is dropped, as word2vec and gensim do.
 - Gradients are summed per example (not averaged), as in word2vec, and applied with plain
   SGD and a learning rate that decays linearly from ``lr`` to ``min_lr`` over the whole run.
-- Rows touched several times in a batch (frequent words) are summed with a sort by word id
-  and a padded, bucketed segment sum (``_add_rows``), so no (B*6, H) update is materialised.
+- Rows touched several times in a batch (frequent words) are summed by word id in one
+  sparse product (``_add_rows``: SciPy's CSR matmul when SciPy is installed, else a radix
+  sort and bucketed segment sums in NumPy, else CuPy's atomic add), so no (B*6, H) array
+  of per-example updates is materialised and untouched rows are never read.
+- A batch applies all its updates of a frequent word at once, without the feedback that
+  sequential SGD gets after each one, and their sum overshoots: without subsampling, PTB
+  diverges within 20 batches of 2,000 targets (from the rows of "N" and "the"). So a row
+  named more than ``max_row_updates`` (64) times in one batch's update gets the mean of its
+  updates times 64 instead of their sum; all other rows get exact sums. With it PTB trains
+  stably with and without subsampling; a non-finite loss still stops training with a
+  FloatingPointError.
 
 CBOW context vectors get the gradient with respect to h (the mean of the contexts), not that
 gradient divided by 2*window, like word2vec.c and gensim (``cbow_mean=1``): this is SGD on
@@ -38,6 +47,7 @@ try:  # optional: SciPy's sparse matmul sums rows by word id fastest (see _add_r
 except ImportError:  # pragma: no cover - exercised where SciPy is missing
     _sparse = None
 
+MAX_ROW_UPDATES = 64  # see train_word2vec's max_row_updates
 TABLE_SIZE = 1 << 22  # unigram table entries: word probabilities are exact to 2.4e-7
 
 
@@ -94,11 +104,13 @@ def window_sum_backward(dout, window_size):
     return dE
 
 
-def _add_rows(W, key, src, row=None, weight=None):
+def _add_rows(W, key, src, row=None, weight=None, max_count=None):
     """W[key[i]] += weight[i] * src[row[i]] for every i, summing repeated keys.
 
     W: (V, H); key: (n,) ids; src: (m, H); row: (n,) indices into src (default arange(n));
     weight: (n,) or None (ones). Only the rows named in ``key`` are read and written.
+    max_count: a word named more than max_count times gets its sum scaled by
+    max_count / count (its mean times max_count); None sums everything.
 
     Frequent words repeat hundreds of times in a batch, so this is a sum by key, done
     without materialising the (n, H) products: on CuPy with an atomic ``add.at``; on NumPy
@@ -111,6 +123,11 @@ def _add_rows(W, key, src, row=None, weight=None):
         return
     if row is None:
         row = module.arange(n)
+    if max_count is not None:
+        counts = module.bincount(key, minlength=W.shape[0])
+        if int(counts.max()) > max_count:
+            scale = module.minimum(1.0, max_count / module.maximum(counts, 1)).astype(W.dtype)
+            weight = scale[key] if weight is None else weight * scale[key]
     if module is not np:
         values = src[row] if weight is None else weight[:, None] * src[row]
         module.add.at(W, key, values)
@@ -123,16 +140,25 @@ def _add_rows(W, key, src, row=None, weight=None):
 def _add_rows_sparse(W, key, src, row, weight):
     """``_add_rows`` as one product: (touched words x m) sparse matrix @ src (m, H).
 
-    Building the CSR matrix is a counting sort by word (linear time), and the product
-    reads each (key, row) pair once.
+    The CSR matrix is built directly from a radix sort of the keys (SciPy's (data, (i, j))
+    constructor would also sort the columns of every row, which costs more than the product).
     """
     V, n = W.shape[0], key.shape[0]
-    present = np.bincount(key, minlength=V) > 0
-    touched = np.flatnonzero(present)
-    compact = np.cumsum(present) - 1  # word id -> row of the sparse matrix
-    data = np.ones(n, dtype=src.dtype) if weight is None else weight
-    M = _sparse.csr_matrix((data, (compact[key], row)), shape=(touched.size, src.shape[0]))
+    counts = np.bincount(key, minlength=V)
+    touched = np.flatnonzero(counts)
+    order = _argsort_ids(key, V)
+    indptr = np.zeros(touched.size + 1, dtype=np.int64)
+    np.cumsum(counts[touched], out=indptr[1:])
+    data = np.ones(n, dtype=src.dtype) if weight is None else weight[order]
+    M = _sparse.csr_matrix((data, row[order], indptr), shape=(touched.size, src.shape[0]))
     W[touched] += M @ src
+
+
+def _argsort_ids(key, vocab_size):
+    """Stable argsort of word ids; int16 keys (when V allows) get NumPy's radix sort."""
+    if vocab_size <= np.iinfo(np.int16).max:
+        key = key.astype(np.int16)
+    return np.argsort(key, kind="stable")
 
 
 def _add_rows_sorted(W, key, src, row, weight):
@@ -144,8 +170,7 @@ def _add_rows_sorted(W, key, src, row, weight):
     sum, so the cost is O(n * H) with no Python loop over words.
     """
     n = key.shape[0]
-    sort_key = key.astype(np.int16) if W.shape[0] <= np.iinfo(np.int16).max else key
-    order = np.argsort(sort_key, kind="stable")
+    order = _argsort_ids(key, W.shape[0])
     sorted_key = key[order]
     is_start = np.empty(n, dtype=bool)
     is_start[0] = True
@@ -198,6 +223,7 @@ def train_word2vec(
     sample=1e-3,
     segment_size=50,
     context_grad="word2vec",
+    max_row_updates=MAX_ROW_UPDATES,
     seed=None,
     verbose=True,
 ):
@@ -213,6 +239,11 @@ def train_word2vec(
     drawn afresh every epoch; contexts then span the kept words, as in word2vec.
     segment_size: targets per contiguous segment (the unit of shuffling).
     context_grad: "word2vec" (CBOW contexts get dL/dh, see above) or "exact".
+    max_row_updates: cap on the updates a row sums per batch, counted as the times the word
+    is named in the batch's sparse update: for W_out once per positive or negative, for
+    W_in once per token position (CBOW; each carries the updates of the <= 2*window targets
+    around it) or per target (SkipGram). A row over the cap gets its mean update times the
+    cap. None sums everything (word2vec's rule; then keep batches small or subsample).
     seed: seed of the random draws; None draws one from NumPy's global generator, so
     ``np.random.seed`` makes runs repeatable.
     verbose: show a progress bar.
@@ -231,8 +262,11 @@ def train_word2vec(
         raise ValueError(f"context_grad must be 'word2vec' or 'exact', got {context_grad!r}")
     if epochs < 1 or batch_size < 1 or segment_size < 1:
         raise ValueError("epochs, batch_size and segment_size must be >= 1")
-    if not (lr > 0 and min_lr >= 0):
-        raise ValueError(f"need lr > 0 and min_lr >= 0, got lr={lr}, min_lr={min_lr}")
+    if not (lr > 0 and min_lr >= 0 and sample >= 0):
+        raise ValueError(
+            f"need lr > 0, min_lr >= 0 and sample >= 0, got lr={lr}, min_lr={min_lr}, "
+            f"sample={sample}"
+        )
     W_in, W_out = model.params
     V = W_in.shape[0]
     corpus = as_ids(to_cpu(corpus), V, np, name="corpus ids").reshape(-1)
@@ -279,7 +313,7 @@ def train_word2vec(
                 rate = lr - (lr - min_lr) * progress
                 loss = _step(
                     W_in, W_out, tokens, module.asarray(seg), w, L, table, rng, rate,
-                    in_scale, skip_gram, valid,
+                    in_scale, skip_gram, valid, max_row_updates,
                 )  # fmt: skip
                 history.append(loss)
                 done += 1
@@ -295,7 +329,7 @@ def train_word2vec(
     return history
 
 
-def _step(W_in, W_out, tokens, seg, w, L, table, rng, rate, in_scale, skip_gram, valid):
+def _step(W_in, W_out, tokens, seg, w, L, table, rng, rate, in_scale, skip_gram, valid, max_count):
     """One sparse SGD step on the segments starting at ``seg``; returns the mean loss."""
     module = get_array_module(W_in)
     S, H = seg.size, W_in.shape[1]
@@ -303,19 +337,20 @@ def _step(W_in, W_out, tokens, seg, w, L, table, rng, rate, in_scale, skip_gram,
     target = ids[:, w : w + L].reshape(-1)  # (B,)
     B = target.size
     if skip_gram:
-        h = W_in[target]  # (B, H)
+        h = W_in.take(target, axis=0)  # (B, H)
         # positives: the 2w context words of each target, (B, 2w)
         cols = [ids[:, j : j + L].reshape(-1) for j in range(2 * w + 1) if j != w]
         positive = module.stack(cols, axis=1)
     else:
-        E = W_in[ids]  # (S, L + 2w, H)
+        E = W_in.take(ids, axis=0)  # (S, L + 2w, H); take is faster than W_in[ids]
         h = window_sum(E, w).reshape(B, H)
         h *= 1.0 / (2 * w)
         positive = target[:, None]  # (B, 1)
     P = positive.shape[1]
-    negative = table[module.asarray(rng.integers(0, table.size, size=(B, P, 5)))]
+    draw = rng.integers(0, table.size, size=(B, P, 5), dtype=np.int32)
+    negative = table[module.asarray(draw)]
     out = module.concatenate([positive[:, :, None].astype(negative.dtype), negative], axis=2)
-    Wo = W_out[out]  # (B, P, 6, H)
+    Wo = W_out.take(out, axis=0)  # (B, P, 6, H)
     score = module.einsum("bpkh,bh->bpk", Wo, h)  # (B, P, 6)
 
     # weight 0 for a negative equal to its positive (word2vec skips it) and padded targets
@@ -340,12 +375,12 @@ def _step(W_in, W_out, tokens, seg, w, L, table, rng, rate, in_scale, skip_gram,
     # W_out rows: += g[b, p, k] * h[b] at out[b, p, k]
     flat_out = out.reshape(-1)
     src_row = module.repeat(module.arange(B), P * 6)
-    _add_rows(W_out, flat_out, h, src_row, g.reshape(-1))
+    _add_rows(W_out, flat_out, h, src_row, g.reshape(-1), max_count)
     if skip_gram:
-        _add_rows(W_in, target, dh)
+        _add_rows(W_in, target, dh, max_count=max_count)
     else:
         if in_scale != 1.0:
             dh *= in_scale
         dE = window_sum_backward(dh.reshape(S, L, H), w)
-        _add_rows(W_in, ids.reshape(-1), dE.reshape(-1, H))
+        _add_rows(W_in, ids.reshape(-1), dE.reshape(-1, H), max_count=max_count)
     return loss
