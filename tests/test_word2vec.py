@@ -99,6 +99,7 @@ def test_params_once_float32_and_word_vecs(model_cls):
     model.backward()
     assert np.isfinite(loss) and all(g.dtype == np.float32 for g in model.grads)
     assert model.config == {"vocab_size": 5, "hidden_size": 3, "window_size": 1}
+    assert model_cls(5, 3, 1, corpus.tolist()).config == model.config  # a list is not kept
 
 
 def test_checkpoint_round_trip(tmp_path):
@@ -147,26 +148,41 @@ def _random_rows(rng, V=50, n=400, m=60, H=4):
     return key, src, row, weight, expected
 
 
-@pytest.mark.parametrize("impl", ["_add_rows_sorted", "_add_rows_sparse"])
-def test_add_rows_sums_repeated_keys(impl, rng):
-    if impl == "_add_rows_sparse" and w2v._sparse is None:
+IMPLS = ["sorted", "sparse in place", "sparse public"]
+
+
+def use_impl(impl, monkeypatch):
+    """Make _add_rows take one of its NumPy paths."""
+    if impl != "sorted" and w2v._sparse is None:
         pytest.skip("SciPy is not installed")
+    if impl == "sparse in place" and w2v._csr_matvecs is None:
+        pytest.skip("this SciPy has no csr_matvecs kernel")
+    if impl == "sorted":
+        monkeypatch.setattr(w2v, "_sparse", None)
+    if impl == "sparse public":
+        monkeypatch.setattr(w2v, "_csr_matvecs", None)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_add_rows_sums_repeated_keys(impl, rng, monkeypatch):
+    use_impl(impl, monkeypatch)
     key, src, row, weight, expected = _random_rows(rng)
     W = np.zeros_like(expected)
-    getattr(w2v, impl)(W, key, src, row, weight)
+    w2v._add_rows(W, key, src, row, weight)
     np.testing.assert_allclose(W, expected, rtol=1e-12, atol=1e-12)
     W = np.zeros_like(expected)
-    getattr(w2v, impl)(W, key, src, row, np.ones_like(weight))
+    w2v._add_rows(W, key, src, row, np.ones_like(weight))
     W2 = np.zeros_like(expected)
-    getattr(w2v, impl)(W2, key, src, row, None)
+    w2v._add_rows(W2, key, src, row, None)
     np.testing.assert_allclose(W, W2, rtol=1e-12, atol=1e-12)
+    W3 = np.zeros((src.shape[1], 50)).T  # not C-contiguous: in-place kernels must not be used
+    w2v._add_rows(W3, key, src, row, weight)
+    np.testing.assert_allclose(W3, expected, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("impl", ["_add_rows_sorted", "_add_rows_sparse"])
+@pytest.mark.parametrize("impl", IMPLS)
 def test_add_rows_caps_frequent_rows(impl, rng, monkeypatch):
-    if impl == "_add_rows_sparse" and w2v._sparse is None:
-        pytest.skip("SciPy is not installed")
-    monkeypatch.setattr(w2v, "_sparse", w2v._sparse if impl == "_add_rows_sparse" else None)
+    use_impl(impl, monkeypatch)
     key, src, row, weight, _ = _random_rows(rng)
     cap = 20
     counts = np.bincount(key, minlength=50)

@@ -46,6 +46,10 @@ try:  # optional: SciPy's sparse matmul sums rows by word id fastest (see _add_r
     import scipy.sparse as _sparse
 except ImportError:  # pragma: no cover - exercised where SciPy is missing
     _sparse = None
+try:  # SciPy's CSR kernel Y += A @ X, which can add straight into W (see _add_rows_sparse)
+    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+except ImportError:  # pragma: no cover - a SciPy that moved its private kernels
+    _csr_matvecs = None
 
 MAX_ROW_UPDATES = 64  # see train_word2vec's max_row_updates
 TABLE_SIZE = 1 << 22  # unigram table entries: word probabilities are exact to 2.4e-7
@@ -138,19 +142,29 @@ def _add_rows(W, key, src, row=None, weight=None, max_count=None):
 
 
 def _add_rows_sparse(W, key, src, row, weight):
-    """``_add_rows`` as one product: (touched words x m) sparse matrix @ src (m, H).
+    """``_add_rows`` as one product: a (V, m) CSR matrix of the weights @ src (m, H).
 
     The CSR matrix is built directly from a radix sort of the keys (SciPy's (data, (i, j))
-    constructor would also sort the columns of every row, which costs more than the product).
+    constructor would also sort the columns of every row, which costs more than the
+    product). SciPy's kernel computes W += M @ src in place, reading and writing only the
+    touched rows; without it (a SciPy that moved its private kernels, or a W that is not
+    C-contiguous), the public product and a fancy-indexed add do the same.
     """
     V, n = W.shape[0], key.shape[0]
     counts = np.bincount(key, minlength=V)
-    touched = np.flatnonzero(counts)
     order = _argsort_ids(key, V)
+    indices = row[order].astype(np.int64, copy=False)
+    data = np.ones(n, dtype=W.dtype) if weight is None else weight[order].astype(W.dtype)
+    src = np.ascontiguousarray(src, dtype=W.dtype)
+    if _csr_matvecs is not None and W.flags.c_contiguous:
+        indptr = np.zeros(V + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        _csr_matvecs(V, src.shape[0], W.shape[1], indptr, indices, data, src.ravel(), W.ravel())
+        return
+    touched = np.flatnonzero(counts)
     indptr = np.zeros(touched.size + 1, dtype=np.int64)
     np.cumsum(counts[touched], out=indptr[1:])
-    data = np.ones(n, dtype=src.dtype) if weight is None else weight[order]
-    M = _sparse.csr_matrix((data, row[order], indptr), shape=(touched.size, src.shape[0]))
+    M = _sparse.csr_matrix((data, indices, indptr), shape=(touched.size, src.shape[0]))
     W[touched] += M @ src
 
 

@@ -39,6 +39,8 @@ class _Word2Vec(BaseModel):
         # the sampler's distribution lives on the host (NumPy), like the book's
         corpus_ids = as_ids(to_cpu(corpus), vocab_size, np, name="corpus ids")
         W_in, W_out = _init_weights(vocab_size, hidden_size)
+        # the corpus only shapes the sampler; a checkpoint's config should not hold the text
+        self.config.pop("corpus", None)
         self.vocab_size, self.hidden_size, self.window_size = vocab_size, hidden_size, window_size
         self.in_layer = Embedding(W_in)
         self.ns_loss = NegativeSamplingLoss(W_out, corpus_ids, power=0.75, sample_size=5)
