@@ -15,9 +15,10 @@ vectorized:
 - Gradients are summed per example (not averaged), as in word2vec, and applied with plain
   SGD and a learning rate that decays linearly from ``lr`` to ``min_lr`` over the whole run.
 - Rows touched several times in a batch (frequent words) are summed by word id in one
-  sparse product (``_add_rows``: SciPy's CSR matmul when SciPy is installed, else a radix
-  sort and bucketed segment sums in NumPy, else CuPy's atomic add), so no (B*6, H) array
-  of per-example updates is materialised and untouched rows are never read.
+  sparse product (``_add_rows``: SciPy's CSR kernel, adding into W in place, when SciPy is
+  installed; otherwise a radix sort and bucketed segment sums in NumPy; on CuPy an atomic
+  add), so no (B*6, H) array of per-example updates is materialised and untouched rows are
+  never read.
 - A batch applies all its updates of a frequent word at once, without the feedback that
   sequential SGD gets after each one, and their sum overshoots: without subsampling, PTB
   diverges within 20 batches of 2,000 targets (from the rows of "N" and "the"). So a row
@@ -27,8 +28,9 @@ vectorized:
   FloatingPointError.
 
 CBOW context vectors get the gradient with respect to h (the mean of the contexts), not that
-gradient divided by 2*window, like word2vec.c and gensim (``cbow_mean=1``): this is SGD on
-the summed loss with learning rate ``lr * 2 * window`` for W_in and ``lr`` for W_out.
+gradient divided by 2*window, like word2vec.c and gensim (``cbow_mean=1``): below the cap
+this is SGD on the summed loss with learning rate ``lr * 2 * window`` for W_in and ``lr``
+for W_out (tested against a dense step).
 Pass ``context_grad="exact"`` for the exact gradient (plain SGD with ``lr`` on both).
 """
 
