@@ -342,3 +342,18 @@ def test_cbow_on_ptb_one_epoch(data_dir):
     id_to_word = {i: w for w, i in word_to_id.items()}
     top = [id_to_word[i] for i in np.argsort(-sim)[1:6]]
     assert {"we", "i"} & set(top), top
+
+
+@pytest.mark.parametrize("model_cls", [CBOW, SkipGram])
+def test_books_trainer_trains_the_models(model_cls, rng):
+    from zeronlp.optimizers import Adam
+    from zeronlp.training import Trainer
+
+    corpus, _ = grouped_corpus(rng, T=2000)
+    contexts, target = contexts_target(corpus, 1)
+    np.random.seed(0)
+    model = model_cls(int(corpus.max()) + 1, 8, 1, corpus)
+    trainer = Trainer(model, Adam(lr=0.01))
+    trainer.fit(contexts, target, max_epoch=3, batch_size=100, eval_interval=5, verbose=False)
+    assert np.mean(trainer.loss_list[-3:]) < 0.9 * trainer.loss_list[0]
+    assert all(p.dtype == np.float32 for p in model.params)
