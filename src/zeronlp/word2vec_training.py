@@ -1,0 +1,402 @@
+"""Fast word2vec training: sparse SGD updates of the rows a batch touches.
+
+``Trainer`` follows the book's protocol: every step writes dense (V, H) gradients of W_in
+and W_out and the optimizer updates all V rows. For word2vec on PTB (V = 10,000, H = 100)
+that is ~490 s per epoch with the book's batch of 100. ``train_word2vec`` computes the same
+loss but, per batch, updates only the rows of the words it saw, with all per-example work
+vectorized:
+
+- Targets come in contiguous *segments* of the (subsampled) corpus. A segment of L targets
+  needs only its L + 2*window tokens' input vectors: one gather of (L + 2w) rows per segment
+  instead of (2w) rows per target; the CBOW context sum is 2w shifted adds of that block,
+  and its backward the 2w shifted adds back. The segments are shuffled every epoch.
+- Negatives come from one vectorized draw from a table of the unigram^0.75 distribution
+  (word2vec's table), a negative equal to its target is dropped, as word2vec and gensim do.
+- Gradients are summed per example (not averaged), as in word2vec, and applied with plain
+  SGD and a learning rate that decays linearly from ``lr`` to ``min_lr`` over the whole run.
+- Rows touched several times in a batch (frequent words) are summed by word id in one
+  sparse product (``_add_rows``: SciPy's CSR kernel, adding into W in place, when SciPy is
+  installed; otherwise a radix sort and bucketed segment sums in NumPy; on CuPy an atomic
+  add), so no (B*6, H) array of per-example updates is materialised and untouched rows are
+  never read.
+- A batch applies all its updates of a frequent word at once, without the feedback that
+  sequential SGD gets after each one, and their sum overshoots: without subsampling, PTB
+  diverges within 20 batches of 2,000 targets (from the rows of "N" and "the"). So a row
+  named more than ``max_row_updates`` (64) times in one batch's update gets the mean of its
+  updates times 64 instead of their sum; all other rows get exact sums. With it PTB trains
+  stably with and without subsampling; a non-finite loss still stops training with a
+  FloatingPointError.
+
+CBOW context vectors get the gradient with respect to h (the mean of the contexts), not that
+gradient divided by 2*window, like word2vec.c and gensim (``cbow_mean=1``): below the cap
+this is SGD on the summed loss with learning rate ``lr * 2 * window`` for W_in and ``lr``
+for W_out (tested against a dense step).
+Pass ``context_grad="exact"`` for the exact gradient (plain SGD with ``lr`` on both).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .backend import get_array_module, to_cpu
+from .layers import as_ids
+
+try:  # optional: SciPy's sparse matmul sums rows by word id fastest (see _add_rows)
+    import scipy.sparse as _sparse
+except ImportError:  # pragma: no cover - exercised where SciPy is missing
+    _sparse = None
+try:  # SciPy's CSR kernel Y += A @ X, which can add straight into W (see _add_rows_sparse)
+    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+except ImportError:  # pragma: no cover - a SciPy that moved its private kernels
+    _csr_matvecs = None
+
+MAX_ROW_UPDATES = 64  # see train_word2vec's max_row_updates
+TABLE_SIZE = 1 << 22  # unigram table entries: word probabilities are exact to 2.4e-7
+
+
+def keep_probability(counts, sample):
+    """Probability of keeping each word when subsampling frequent words (word2vec, gensim).
+
+    counts: (V,) word counts -> (V,) float64 in [0, 1]. A word of count c among T tokens is
+    kept with probability (sqrt(c / (sample * T)) + 1) * sample * T / c, capped at 1;
+    ``sample=0`` keeps everything.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if sample <= 0:
+        return np.ones_like(counts)
+    threshold = sample * counts.sum()
+    with np.errstate(divide="ignore"):
+        p = (np.sqrt(counts / threshold) + 1.0) * threshold / counts
+    return np.minimum(p, 1.0)
+
+
+def unigram_table(word_p, size=TABLE_SIZE):
+    """Word ids laid out in proportion to ``word_p`` (V,): ``table[randint(size)]`` samples it.
+
+    Word v fills round(size * cdf[v]) - round(size * cdf[v - 1]) entries (word2vec's table).
+    """
+    cdf = np.cumsum(np.asarray(word_p, dtype=np.float64))
+    edges = np.rint(cdf * (size / cdf[-1])).astype(np.int64)
+    counts = np.diff(edges, prepend=0)
+    return np.repeat(np.arange(cdf.size, dtype=np.int32), counts)
+
+
+def window_sum(E, window_size):
+    """Sum of each position's 2*window neighbours. E (S, L + 2w, H) -> (S, L, H).
+
+    Output [s, i] = sum of E[s, i + j] over j = 0..2w, j != w (the target itself at j = w).
+    """
+    w = window_size
+    L = E.shape[1] - 2 * w
+    out = E[:, 0:L].copy()
+    for j in range(1, 2 * w + 1):
+        if j != w:
+            out += E[:, j : j + L]
+    return out
+
+
+def window_sum_backward(dout, window_size):
+    """Transpose of ``window_sum``: dout (S, L, H) -> dE (S, L + 2w, H)."""
+    w = window_size
+    S, L, H = dout.shape
+    module = get_array_module(dout)
+    dE = module.zeros((S, L + 2 * w, H), dtype=dout.dtype)
+    for j in range(2 * w + 1):
+        if j != w:
+            dE[:, j : j + L] += dout
+    return dE
+
+
+def _add_rows(W, key, src, row=None, weight=None, max_count=None):
+    """W[key[i]] += weight[i] * src[row[i]] for every i, summing repeated keys.
+
+    W: (V, H); key: (n,) ids; src: (m, H); row: (n,) indices into src (default arange(n));
+    weight: (n,) or None (ones). Only the rows named in ``key`` are read and written.
+    max_count: a word named more than max_count times gets its sum scaled by
+    max_count / count (its mean times max_count); None sums everything.
+
+    Frequent words repeat hundreds of times in a batch, so this is a sum by key, done
+    without materialising the (n, H) products: on CuPy with an atomic ``add.at``; on NumPy
+    with SciPy's sparse matmul when SciPy is installed (``_add_rows_sparse``), otherwise
+    with a sort and bucketed segment sums (``_add_rows_sorted``), about 2x slower.
+    """
+    module = get_array_module(W)
+    n = key.shape[0]
+    if n == 0:
+        return
+    if row is None:
+        row = module.arange(n)
+    if max_count is not None:
+        counts = module.bincount(key, minlength=W.shape[0])
+        if int(counts.max()) > max_count:
+            scale = module.minimum(1.0, max_count / module.maximum(counts, 1)).astype(W.dtype)
+            weight = scale[key] if weight is None else weight * scale[key]
+    if module is not np:
+        values = src[row] if weight is None else weight[:, None] * src[row]
+        module.add.at(W, key, values)
+    elif _sparse is not None:
+        _add_rows_sparse(W, key, src, row, weight)
+    else:
+        _add_rows_sorted(W, key, src, row, weight)
+
+
+def _add_rows_sparse(W, key, src, row, weight):
+    """``_add_rows`` as one product: a (V, m) CSR matrix of the weights @ src (m, H).
+
+    The CSR matrix is built directly from a radix sort of the keys (SciPy's (data, (i, j))
+    constructor would also sort the columns of every row, which costs more than the
+    product). SciPy's kernel computes W += M @ src in place, reading and writing only the
+    touched rows; without it (a SciPy that moved its private kernels, or a W that is not
+    C-contiguous), the public product and a fancy-indexed add do the same.
+    """
+    V, n = W.shape[0], key.shape[0]
+    counts = np.bincount(key, minlength=V)
+    order = _argsort_ids(key, V)
+    indices = row[order].astype(np.int64, copy=False)
+    data = np.ones(n, dtype=W.dtype) if weight is None else weight[order].astype(W.dtype)
+    src = np.ascontiguousarray(src, dtype=W.dtype)
+    if _csr_matvecs is not None and W.flags.c_contiguous:
+        indptr = np.zeros(V + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        _csr_matvecs(V, src.shape[0], W.shape[1], indptr, indices, data, src.ravel(), W.ravel())
+        return
+    touched = np.flatnonzero(counts)
+    indptr = np.zeros(touched.size + 1, dtype=np.int64)
+    np.cumsum(counts[touched], out=indptr[1:])
+    M = _sparse.csr_matrix((data, indices, indptr), shape=(touched.size, src.shape[0]))
+    W[touched] += M @ src
+
+
+def _argsort_ids(key, vocab_size):
+    """Stable argsort of word ids; int16 keys (when V allows) get NumPy's radix sort."""
+    if vocab_size <= np.iinfo(np.int16).max:
+        key = key.astype(np.int16)
+    return np.argsort(key, kind="stable")
+
+
+def _add_rows_sorted(W, key, src, row, weight):
+    """``_add_rows`` in plain NumPy: sort the keys, then bucketed, padded segment sums.
+
+    The keys are sorted once (a radix sort: int16 keys when V allows). Words seen once are
+    one gather; the others are summed in buckets of words with similar counts: a bucket of
+    u words seen at most m times is one (u, m) padded gather of src rows and one weighted
+    sum, so the cost is O(n * H) with no Python loop over words.
+    """
+    n = key.shape[0]
+    order = _argsort_ids(key, W.shape[0])
+    sorted_key = key[order]
+    is_start = np.empty(n, dtype=bool)
+    is_start[0] = True
+    np.not_equal(sorted_key[1:], sorted_key[:-1], out=is_start[1:])
+    starts = np.flatnonzero(is_start)
+    counts = np.diff(np.append(starts, n))
+    words = sorted_key[starts]
+    sorted_row = row[order]
+    sorted_weight = None if weight is None else weight[order]
+
+    once = counts == 1
+    pos = starts[once]
+    vals = src[sorted_row[pos]]
+    if sorted_weight is not None:
+        vals *= sorted_weight[pos, None]
+    W[words[once]] += vals
+
+    many = np.flatnonzero(~once)
+    if many.size == 0:
+        return
+    bucket = np.ceil(np.log2(counts[many])).astype(np.int64)  # counts in (2^(b-1), 2^b]
+    for b in np.unique(bucket):
+        sel = many[bucket == b]
+        m = 1 << int(b)
+        offsets = np.arange(m)
+        valid = offsets < counts[sel, None]  # (u, m)
+        pos = np.where(valid, starts[sel, None] + offsets, 0)
+        rows = src[sorted_row[pos]]  # (u, m, H)
+        if sorted_weight is None:
+            w = valid.astype(src.dtype)
+        else:
+            w = np.where(valid, sorted_weight[pos], 0).astype(src.dtype, copy=False)
+        W[words[sel]] += np.einsum("um,umh->uh", w, rows)
+
+
+def _log_sigmoid(x):
+    """log(sigmoid(x)) without overflow, same dtype as x."""
+    module = get_array_module(x)
+    return -(module.logaddexp(0, -x)).astype(x.dtype, copy=False)
+
+
+def train_word2vec(
+    model,
+    corpus,
+    window_size=None,
+    epochs=1,
+    batch_size=2000,
+    lr=0.025,
+    min_lr=0.0001,
+    sample=1e-3,
+    segment_size=50,
+    context_grad="word2vec",
+    max_row_updates=MAX_ROW_UPDATES,
+    seed=None,
+    verbose=True,
+):
+    """Train a CBOW or SkipGram model on ``corpus`` with sparse SGD; see the module docstring.
+
+    model: ``CBOW`` or ``SkipGram`` (its W_in and W_out are updated in place).
+    corpus: (T,) word ids, the whole text as one sequence (the book's ``corpus``).
+    window_size: must equal ``model.window_size`` (checked; None takes the model's).
+    epochs: passes over the corpus. batch_size: targets per update (rounded to whole
+    segments). lr, min_lr: the learning rate decays linearly from lr to min_lr over all
+    batches of all epochs (word2vec's and gensim's schedule and defaults).
+    sample: subsampling threshold of frequent words (gensim's default 1e-3; 0 disables it),
+    drawn afresh every epoch; contexts then span the kept words, as in word2vec.
+    segment_size: targets per contiguous segment (the unit of shuffling).
+    context_grad: "word2vec" (CBOW contexts get dL/dh, see above) or "exact".
+    max_row_updates: cap on the updates a row sums per batch, counted as the times the word
+    is named in the batch's sparse update: for W_out once per positive or negative, for
+    W_in once per token position (CBOW; each carries the updates of the <= 2*window targets
+    around it) or per target (SkipGram). A row over the cap gets its mean update times the
+    cap. None sums everything (word2vec's rule; then keep batches small or subsample).
+    seed: seed of the random draws; None draws one from NumPy's global generator, so
+    ``np.random.seed`` makes runs repeatable.
+    verbose: show a progress bar.
+
+    Returns the mean loss per target of every batch (a list of floats): for CBOW the book's
+    loss, for SkipGram the sum over the 2*window contexts.
+    """
+    from .models.word2vec import CBOW, SkipGram
+
+    if not isinstance(model, CBOW | SkipGram):
+        raise TypeError(f"train_word2vec trains CBOW or SkipGram, got {type(model).__name__}")
+    w = model.window_size
+    if window_size is not None and window_size != w:
+        raise ValueError(f"window_size={window_size} does not match the model's window_size={w}")
+    if context_grad not in ("word2vec", "exact"):
+        raise ValueError(f"context_grad must be 'word2vec' or 'exact', got {context_grad!r}")
+    if epochs < 1 or batch_size < 1 or segment_size < 1:
+        raise ValueError("epochs, batch_size and segment_size must be >= 1")
+    if not (lr > 0 and min_lr >= 0 and sample >= 0):
+        raise ValueError(
+            f"need lr > 0, min_lr >= 0 and sample >= 0, got lr={lr}, min_lr={min_lr}, "
+            f"sample={sample}"
+        )
+    W_in, W_out = model.params
+    V = W_in.shape[0]
+    corpus = as_ids(to_cpu(corpus), V, np, name="corpus ids").reshape(-1)
+    if corpus.size < 2 * w + 1:
+        raise ValueError(
+            f"the corpus has {corpus.size} words; window_size={w} needs at least {2 * w + 1}"
+        )
+    module = get_array_module(W_in)
+    rng = np.random.default_rng(np.random.randint(2**31) if seed is None else seed)
+    table = module.asarray(unigram_table(model.ns_loss.sampler.word_p))
+    keep_p = keep_probability(np.bincount(corpus, minlength=V), sample)
+    skip_gram = isinstance(model, SkipGram)
+    in_scale = 1.0 if (skip_gram or context_grad == "word2vec") else 1.0 / (2 * w)
+    L = segment_size
+    segs_per_batch = max(1, batch_size // L)
+
+    # Batches per epoch vary with the subsampling draw; the lr schedule uses the expected
+    # number of kept targets, so it reaches min_lr at the end of the last epoch.
+    expected_targets = max(float(keep_p[corpus].sum()) - 2 * w, 1.0)
+    batches_per_epoch = math.ceil(math.ceil(expected_targets / L) / segs_per_batch)
+    total_batches = epochs * batches_per_epoch
+    history = []
+    done = 0
+    bar = tqdm(total=total_batches, disable=not verbose, unit="batch")
+    try:
+        for _ in range(epochs):
+            kept = corpus[rng.random(corpus.size) < keep_p[corpus]] if sample > 0 else corpus
+            n_targets = kept.size - 2 * w
+            if n_targets < 1:
+                continue
+            n_segs = -(-n_targets // L)
+            pad = n_segs * L - n_targets
+            # pad with word 0 so every segment has L targets; padded targets get weight 0
+            tokens = module.asarray(np.concatenate([kept, np.zeros(pad, dtype=kept.dtype)]))
+            starts = rng.permutation(n_segs) * L  # first token of each segment's window
+            for first in range(0, n_segs, segs_per_batch):
+                seg = starts[first : first + segs_per_batch]
+                valid = None
+                if pad and seg.max() == (n_segs - 1) * L:
+                    valid = np.ones((seg.size, L), dtype=bool)
+                    valid[seg == (n_segs - 1) * L, L - pad :] = False
+                    valid = module.asarray(valid.reshape(-1))
+                progress = min(done / total_batches, 1.0)
+                rate = lr - (lr - min_lr) * progress
+                loss = _step(
+                    W_in, W_out, tokens, module.asarray(seg), w, L, table, rng, rate,
+                    in_scale, skip_gram, valid, max_row_updates,
+                )  # fmt: skip
+                history.append(loss)
+                done += 1
+                bar.update(1)
+                if not math.isfinite(loss):
+                    raise FloatingPointError(
+                        f"loss became {loss} at batch {done}: the summed updates of frequent "
+                        f"words overshoot; use a smaller batch_size (got {batch_size}) or lr"
+                    )
+                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{rate:.5f}", refresh=False)
+    finally:
+        bar.close()
+    return history
+
+
+def _step(W_in, W_out, tokens, seg, w, L, table, rng, rate, in_scale, skip_gram, valid, max_count):
+    """One sparse SGD step on the segments starting at ``seg``; returns the mean loss."""
+    module = get_array_module(W_in)
+    S, H = seg.size, W_in.shape[1]
+    ids = tokens[seg[:, None] + module.arange(L + 2 * w)]  # (S, L + 2w) token windows
+    target = ids[:, w : w + L].reshape(-1)  # (B,)
+    B = target.size
+    if skip_gram:
+        h = W_in.take(target, axis=0)  # (B, H)
+        # positives: the 2w context words of each target, (B, 2w)
+        cols = [ids[:, j : j + L].reshape(-1) for j in range(2 * w + 1) if j != w]
+        positive = module.stack(cols, axis=1)
+    else:
+        E = W_in.take(ids, axis=0)  # (S, L + 2w, H); take is faster than W_in[ids]
+        h = window_sum(E, w).reshape(B, H)
+        h *= 1.0 / (2 * w)
+        positive = target[:, None]  # (B, 1)
+    P = positive.shape[1]
+    draw = rng.integers(0, table.size, size=(B, P, 5), dtype=np.int32)
+    negative = table[module.asarray(draw)]
+    out = module.concatenate([positive[:, :, None].astype(negative.dtype), negative], axis=2)
+    Wo = W_out.take(out, axis=0)  # (B, P, 6, H)
+    score = module.einsum("bpkh,bh->bpk", Wo, h)  # (B, P, 6)
+
+    # weight 0 for a negative equal to its positive (word2vec skips it) and padded targets
+    weight = module.ones(out.shape, dtype=h.dtype)
+    weight[:, :, 1:] = negative != positive[:, :, None]
+    if valid is not None:
+        weight *= valid[:, None, None]
+    sign = module.ones((1, 1, 6), dtype=h.dtype)
+    sign[0, 0, 1:] = -1  # +score for the positive (label 1), -score for the negatives
+    signed = score * sign
+    count = float(valid.sum()) if valid is not None else float(B)
+    loss = float(-(_log_sigmoid(signed) * weight).sum()) / count
+
+    # g = -rate * dloss/dscore = rate * (label - sigmoid(score)) = rate * sign * sigmoid(-signed)
+    with np.errstate(over="ignore"):  # exp overflows to inf for confident scores: g = 0
+        g = 1.0 / (1.0 + module.exp(signed))
+    g *= sign
+    g *= weight
+    g *= rate
+    dh = module.einsum("bpk,bpkh->bh", g, Wo)  # -rate * dloss/dh, (B, H)
+
+    # W_out rows: += g[b, p, k] * h[b] at out[b, p, k]
+    flat_out = out.reshape(-1)
+    src_row = module.repeat(module.arange(B), P * 6)
+    _add_rows(W_out, flat_out, h, src_row, g.reshape(-1), max_count)
+    if skip_gram:
+        _add_rows(W_in, target, dh, max_count=max_count)
+    else:
+        if in_scale != 1.0:
+            dh *= in_scale
+        dE = window_sum_backward(dh.reshape(S, L, H), w)
+        _add_rows(W_in, ids.reshape(-1), dE.reshape(-1, H), max_count=max_count)
+    return loss
