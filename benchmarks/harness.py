@@ -82,7 +82,9 @@ def main(cases, baseline=None, description="", rounds=3, repeat=20, min_time=1.0
         ratio = f"   {medians[baseline] / t:6.2f}x the speed of {baseline}" if baseline else ""
         print(f"  {name:<32} {t * 1e3:9.3f} ms{ratio}")
     for ours, reference in pairs:
+        speed = medians[reference] / medians[ours]
         print(
-            f"  ratio: {ours} is {medians[reference] / medians[ours]:.2f}x faster than {reference}"
+            f"  ratio: {ours} runs at {speed:.2f}x the speed of {reference} "
+            f"(takes {1 / speed:.2f}x its time)"
         )
     return medians

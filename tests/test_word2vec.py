@@ -148,24 +148,7 @@ def _random_rows(rng, V=50, n=400, m=60, H=4):
     return key, src, row, weight, expected
 
 
-IMPLS = ["sorted", "sparse in place", "sparse public"]
-
-
-def use_impl(impl, monkeypatch):
-    """Make _add_rows take one of its NumPy paths."""
-    if impl != "sorted" and w2v._sparse is None:
-        pytest.skip("SciPy is not installed")
-    if impl == "sparse in place" and w2v._csr_matvecs is None:
-        pytest.skip("this SciPy has no csr_matvecs kernel")
-    if impl == "sorted":
-        monkeypatch.setattr(w2v, "_sparse", None)
-    if impl == "sparse public":
-        monkeypatch.setattr(w2v, "_csr_matvecs", None)
-
-
-@pytest.mark.parametrize("impl", IMPLS)
-def test_add_rows_sums_repeated_keys(impl, rng, monkeypatch):
-    use_impl(impl, monkeypatch)
+def test_add_rows_sums_repeated_keys(rng):
     key, src, row, weight, expected = _random_rows(rng)
     W = np.zeros_like(expected)
     w2v._add_rows(W, key, src, row, weight)
@@ -175,14 +158,12 @@ def test_add_rows_sums_repeated_keys(impl, rng, monkeypatch):
     W2 = np.zeros_like(expected)
     w2v._add_rows(W2, key, src, row, None)
     np.testing.assert_allclose(W, W2, rtol=1e-12, atol=1e-12)
-    W3 = np.zeros((src.shape[1], 50)).T  # not C-contiguous: in-place kernels must not be used
+    W3 = np.zeros((src.shape[1], 50)).T  # not C-contiguous
     w2v._add_rows(W3, key, src, row, weight)
     np.testing.assert_allclose(W3, expected, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("impl", IMPLS)
-def test_add_rows_caps_frequent_rows(impl, rng, monkeypatch):
-    use_impl(impl, monkeypatch)
+def test_add_rows_caps_frequent_rows(rng):
     key, src, row, weight, _ = _random_rows(rng)
     cap = 20
     counts = np.bincount(key, minlength=50)

@@ -14,10 +14,9 @@ vectorized:
   (word2vec's table), a negative equal to its target is dropped, as word2vec and gensim do.
 - Gradients are summed per example (not averaged), as in word2vec, and applied with plain
   SGD and a learning rate that decays linearly from ``lr`` to ``min_lr`` over the whole run.
-- Rows touched several times in a batch (frequent words) are summed by word id in one
-  sparse product (``_add_rows``: SciPy's CSR kernel, adding into W in place, when SciPy is
-  installed; otherwise a radix sort and bucketed segment sums in NumPy; on CuPy an atomic
-  add), so no (B*6, H) array of per-example updates is materialised and untouched rows are
+- Rows touched several times in a batch (frequent words) are summed by word id
+  (``_add_rows``: a radix sort and bucketed segment sums in NumPy; on CuPy an atomic add),
+  so no (B*6, H) array of per-example updates is materialised and untouched rows are
   never read.
 - A batch applies all its updates of a frequent word at once, without the feedback that
   sequential SGD gets after each one, and their sum overshoots: without subsampling, PTB
@@ -43,15 +42,6 @@ from tqdm.auto import tqdm
 
 from .backend import get_array_module, to_cpu
 from .layers import as_ids
-
-try:  # optional: SciPy's sparse matmul sums rows by word id fastest (see _add_rows)
-    import scipy.sparse as _sparse
-except ImportError:  # pragma: no cover - exercised where SciPy is missing
-    _sparse = None
-try:  # SciPy's CSR kernel Y += A @ X, which can add straight into W (see _add_rows_sparse)
-    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
-except ImportError:  # pragma: no cover - a SciPy that moved its private kernels
-    _csr_matvecs = None
 
 MAX_ROW_UPDATES = 64  # see train_word2vec's max_row_updates
 TABLE_SIZE = 1 << 22  # unigram table entries: word probabilities are exact to 2.4e-7
@@ -120,8 +110,7 @@ def _add_rows(W, key, src, row=None, weight=None, max_count=None):
 
     Frequent words repeat hundreds of times in a batch, so this is a sum by key, done
     without materialising the (n, H) products: on CuPy with an atomic ``add.at``; on NumPy
-    with SciPy's sparse matmul when SciPy is installed (``_add_rows_sparse``), otherwise
-    with a sort and bucketed segment sums (``_add_rows_sorted``), about 2x slower.
+    with a sort and bucketed segment sums (``_add_rows_sorted``).
     """
     module = get_array_module(W)
     n = key.shape[0]
@@ -137,37 +126,8 @@ def _add_rows(W, key, src, row=None, weight=None, max_count=None):
     if module is not np:
         values = src[row] if weight is None else weight[:, None] * src[row]
         module.add.at(W, key, values)
-    elif _sparse is not None:
-        _add_rows_sparse(W, key, src, row, weight)
     else:
         _add_rows_sorted(W, key, src, row, weight)
-
-
-def _add_rows_sparse(W, key, src, row, weight):
-    """``_add_rows`` as one product: a (V, m) CSR matrix of the weights @ src (m, H).
-
-    The CSR matrix is built directly from a radix sort of the keys (SciPy's (data, (i, j))
-    constructor would also sort the columns of every row, which costs more than the
-    product). SciPy's kernel computes W += M @ src in place, reading and writing only the
-    touched rows; without it (a SciPy that moved its private kernels, or a W that is not
-    C-contiguous), the public product and a fancy-indexed add do the same.
-    """
-    V, n = W.shape[0], key.shape[0]
-    counts = np.bincount(key, minlength=V)
-    order = _argsort_ids(key, V)
-    indices = row[order].astype(np.int64, copy=False)
-    data = np.ones(n, dtype=W.dtype) if weight is None else weight[order].astype(W.dtype)
-    src = np.ascontiguousarray(src, dtype=W.dtype)
-    if _csr_matvecs is not None and W.flags.c_contiguous:
-        indptr = np.zeros(V + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        _csr_matvecs(V, src.shape[0], W.shape[1], indptr, indices, data, src.ravel(), W.ravel())
-        return
-    touched = np.flatnonzero(counts)
-    indptr = np.zeros(touched.size + 1, dtype=np.int64)
-    np.cumsum(counts[touched], out=indptr[1:])
-    M = _sparse.csr_matrix((data, indices, indptr), shape=(touched.size, src.shape[0]))
-    W[touched] += M @ src
 
 
 def _argsort_ids(key, vocab_size):
