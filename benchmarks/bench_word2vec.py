@@ -56,7 +56,7 @@ def zeronlp_model(corpus, vocab_size, seed=0):
 
 
 def zeronlp_train(model, corpus, epochs, seed=0):
-    from zeronlp.word2vec_training import train_word2vec
+    from zeronlp.training.word2vec import train_word2vec
 
     sample, batch_size = settings()
     return train_word2vec(

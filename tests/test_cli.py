@@ -158,3 +158,14 @@ def test_similar_and_analogy_with_the_books_cbow_params(data_dir, capsys):
     assert len(out.strip().splitlines()) == 4
     assert main(["analogy", pkl, "king", "man", "queen"]) == 0
     assert "[analogy] king:man = queen:?" in capsys.readouterr().out
+
+
+def test_train_word2vec_then_similar(tmp_path, data_dir, capsys):
+    run = tmp_path / "w2v"
+    argv = ["train", "word2vec", "--epochs", "1", "--hidden", "20", "--out", str(run), "--quiet"]
+    assert main(argv) == 0
+    assert "take:took = go:?" in capsys.readouterr().out
+    assert main(["similar", str(run), "you", "--top", "2"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
+    assert main(["similar", str(run), "zzzz"]) == 2
+    assert "zzzz" in capsys.readouterr().err

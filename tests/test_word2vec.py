@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from zeronlp import word2vec_training as w2v
 from zeronlp.backend import default_float
 from zeronlp.functions import sigmoid
 from zeronlp.gradcheck import gradcheck
 from zeronlp.models import CBOW, SkipGram
-from zeronlp.word2vec_training import train_word2vec
+from zeronlp.training import word2vec as w2v
+from zeronlp.training.word2vec import train_word2vec
 
 
 def contexts_target(corpus, window_size):

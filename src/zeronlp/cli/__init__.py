@@ -4,6 +4,7 @@
     zeronlp train date   [--model attention]   date normalisation (seq2seq, ch. 7-8)
     zeronlp train addition --model peeky --reverse
     zeronlp train ptb    [--model rnnlm]       language models on Penn Treebank (ch. 5-6)
+    zeronlp train word2vec [--model cbow]      word vectors on Penn Treebank (ch. 3-4)
     zeronlp eval RUN                           test accuracy or perplexity of a run
     zeronlp translate RUN "september 27, 1994" [--beam 5]
     zeronlp generate RUN --start you           text from a language model
@@ -85,6 +86,14 @@ def _add_train(sub):
     p.add_argument("--eval-size", type=int, help="validate on the first N validation tokens")
     _common_train(p, 4, 20, 20.0, 0.25)
     p.set_defaults(func=train.train_ptb)
+
+    p = tasks.add_parser("word2vec", help="CBOW or SkipGram on Penn Treebank (book ch. 3-4)")
+    p.add_argument("--model", choices=["cbow", "skipgram"], default="cbow")
+    p.add_argument("--hidden", type=int, default=100, help="word vector size")
+    p.add_argument("--window", type=int, default=5)
+    p.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (0: off)")
+    _common_train(p, 5, 2000, 0.025, None)
+    p.set_defaults(func=train.train_word2vec)
 
 
 def _add_use(sub):

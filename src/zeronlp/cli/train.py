@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from .. import backend, models, optimizers
@@ -193,5 +194,52 @@ def train_ptb(args):
     print(
         f"ptb test perplexity {test_ppl:.2f} after {args.epochs} epochs "
         f"({trainer.history[-1]['time']:.0f} s); run directory {run_dir}"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------- word2vec on PTB (ch. 3-4)
+
+
+def train_word2vec(args):
+    from .. import text
+    from ..datasets import ptb
+    from ..training.word2vec import train_word2vec as fit
+
+    corpus, word_to_id, id_to_word = ptb.load_data("train")
+    run_dir = _start(args, "word2vec", args.model)
+    cls = models.CBOW if args.model == "cbow" else models.SkipGram
+    model = cls(len(word_to_id), args.hidden, args.window, corpus)
+    losses = fit(
+        model,
+        corpus,
+        args.window,
+        args.epochs,
+        args.batch_size,
+        args.lr,
+        sample=args.sample,
+        seed=args.seed,
+        verbose=not args.quiet,
+    )
+    per_epoch = max(len(losses) // args.epochs, 1)
+    history = [
+        {"epoch": e + 1, "loss": float(np.mean(losses[e * per_epoch : (e + 1) * per_epoch]))}
+        for e in range(args.epochs)
+    ]
+    meta = {
+        "task": "word2vec",
+        "vocab": [id_to_word[i] for i in range(len(id_to_word))],
+        "word_vecs_index": 0,
+    }
+    _checkpoint(model, run_dir, meta, history)
+    vecs = backend.to_cpu(model.word_vecs)
+    for query in ("you", "year", "car", "toyota"):
+        near = text.most_similar(query, word_to_id, id_to_word, vecs, top=5)
+        print(f"{query}: " + ", ".join(w for w, _ in near))
+    best = text.analogy("take", "took", "go", word_to_id, id_to_word, vecs, top=3)
+    print("take:took = go:? -> " + ", ".join(w for w, _ in best))
+    print(
+        f"word2vec {type(model).__name__}: {args.epochs} epochs, final loss "
+        f"{history[-1]['loss']:.3f}; run directory {run_dir}"
     )
     return 0

@@ -1,7 +1,7 @@
 """word2vec with negative sampling (book chapter 4): CBOW and SkipGram.
 
 Both follow the layer protocol, so the book's mini-batch ``Trainer`` trains them; for corpora
-the size of PTB use ``zeronlp.word2vec_training.train_word2vec``, which updates only the
+the size of PTB use ``zeronlp.training.word2vec.train_word2vec``, which updates only the
 rows a batch touches (seconds per PTB epoch instead of minutes).
 
 Unlike the book, which keeps one Embedding layer per context column (W_in listed 2*window

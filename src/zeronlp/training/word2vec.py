@@ -40,8 +40,8 @@ import math
 import numpy as np
 from tqdm.auto import tqdm
 
-from .backend import get_array_module, to_cpu
-from .layers import as_ids
+from ..backend import get_array_module, to_cpu
+from ..layers import as_ids
 
 MAX_ROW_UPDATES = 64  # see train_word2vec's max_row_updates
 TABLE_SIZE = 1 << 22  # unigram table entries: word probabilities are exact to 2.4e-7
@@ -227,7 +227,7 @@ def train_word2vec(
     Returns the mean loss per target of every batch (a list of floats): for CBOW the book's
     loss, for SkipGram the sum over the 2*window contexts.
     """
-    from .models.word2vec import CBOW, SkipGram
+    from ..models.word2vec import CBOW, SkipGram
 
     if not isinstance(model, CBOW | SkipGram):
         raise TypeError(f"train_word2vec trains CBOW or SkipGram, got {type(model).__name__}")
