@@ -35,6 +35,16 @@ def zeros(*shape):
     return xp().zeros(shape, dtype=float_dtype())
 
 
+def lstm(D, H, stateful):
+    """A TimeLSTM with the book's initialisation for input size D and hidden size H."""
+    return TimeLSTM(
+        randn(D, 4 * H, scale=1 / math.sqrt(D)),
+        randn(H, 4 * H, scale=1 / math.sqrt(H)),
+        zeros(4 * H),
+        stateful=stateful,
+    )
+
+
 class LanguageModel(BaseModel):
     """What the language models share: predict/forward/backward over ``self.layers`` and
     text generation with sampling, greedy decoding or beam search."""
@@ -170,12 +180,7 @@ class Rnnlm(LanguageModel):
         V, D, H = vocab_size, wordvec_size, hidden_size
         self.layers = [
             TimeEmbedding(randn(V, D, scale=0.01)),
-            TimeLSTM(
-                randn(D, 4 * H, scale=1 / math.sqrt(D)),
-                randn(H, 4 * H, scale=1 / math.sqrt(H)),
-                zeros(4 * H),
-                stateful=True,
-            ),
+            lstm(D, H, stateful=True),
             TimeAffine(randn(H, V, scale=1 / math.sqrt(H)), zeros(V)),
         ]
         self.loss_layer = TimeSoftmaxWithLoss()
@@ -203,19 +208,9 @@ class BetterRnnlm(LanguageModel):
         self.layers = [
             TimeEmbedding(embed_W),
             TimeDropout(dropout_ratio),
-            TimeLSTM(
-                randn(D, 4 * H, scale=1 / math.sqrt(D)),
-                randn(H, 4 * H, scale=1 / math.sqrt(H)),
-                zeros(4 * H),
-                stateful=True,
-            ),
+            lstm(D, H, stateful=True),
             TimeDropout(dropout_ratio),
-            TimeLSTM(
-                randn(H, 4 * H, scale=1 / math.sqrt(H)),
-                randn(H, 4 * H, scale=1 / math.sqrt(H)),
-                zeros(4 * H),
-                stateful=True,
-            ),
+            lstm(H, H, stateful=True),
             TimeDropout(dropout_ratio),
             TimeAffine(embed_W.T, zeros(V)),
         ]

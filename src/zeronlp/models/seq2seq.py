@@ -19,17 +19,7 @@ from ..backend import get_array_module
 from ..time_layers import TimeAffine, TimeEmbedding, TimeLSTM, TimeSoftmaxWithLoss
 from ..training.decoding import beam_search, greedy_decode, sample_decode
 from .base import BaseModel
-from .rnnlm import randn, zeros
-
-
-def _lstm(D, H, stateful):
-    """A TimeLSTM with the book's initialisation for input size D and hidden size H."""
-    return TimeLSTM(
-        randn(D, 4 * H, scale=1 / math.sqrt(D)),
-        randn(H, 4 * H, scale=1 / math.sqrt(H)),
-        zeros(4 * H),
-        stateful=stateful,
-    )
+from .rnnlm import lstm, randn, zeros
 
 
 def _params_of(layers):
@@ -49,7 +39,7 @@ class Encoder:
     def __init__(self, vocab_size, wordvec_size, hidden_size):
         V, D, H = vocab_size, wordvec_size, hidden_size
         self.embed = TimeEmbedding(randn(V, D, scale=0.01))
-        self.lstm = _lstm(D, H, stateful=False)
+        self.lstm = lstm(D, H, stateful=False)
         self.params, self.grads = _params_of([self.embed, self.lstm])
         self.hs = None
 
@@ -72,7 +62,7 @@ class Decoder:
     def __init__(self, vocab_size, wordvec_size, hidden_size):
         V, D, H = vocab_size, wordvec_size, hidden_size
         self.embed = TimeEmbedding(randn(V, D, scale=0.01))
-        self.lstm = _lstm(D, H, stateful=True)
+        self.lstm = lstm(D, H, stateful=True)
         self.affine = TimeAffine(randn(H, V, scale=1 / math.sqrt(H)), zeros(V))
         self.params, self.grads = _params_of([self.embed, self.lstm, self.affine])
 
@@ -237,7 +227,7 @@ class AttentionDecoder:
     def __init__(self, vocab_size, wordvec_size, hidden_size):
         V, D, H = vocab_size, wordvec_size, hidden_size
         self.embed = TimeEmbedding(randn(V, D, scale=0.01))
-        self.lstm = _lstm(D, H, stateful=True)
+        self.lstm = lstm(D, H, stateful=True)
         self.attention = TimeAttention()
         self.affine = TimeAffine(randn(2 * H, V, scale=1 / math.sqrt(2 * H)), zeros(V))
         self.layers = [self.embed, self.lstm, self.attention, self.affine]
