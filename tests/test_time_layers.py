@@ -287,6 +287,27 @@ def test_lstm_params_mapping_round_trip():
         np.testing.assert_allclose(a, b2, rtol=0, atol=1e-15)
 
 
+def test_time_affine_matches_torch_and_keeps_grad_arrays():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    E = rng.standard_normal((5, 3))
+    b = rng.standard_normal(5)
+    layer = TimeAffine(E.T, b)  # weight tying: W is a transposed view of an embedding
+    grads_before = [id(g) for g in layer.grads]
+    xs, dout = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 4, 5))
+    out = layer.forward(xs)
+    dxs = layer.backward(dout)
+    x_t, W_t, b_t = _t(xs, True), _t(E.T, True), _t(b, True)
+    ref = x_t @ W_t + b_t
+    ref.backward(torch.from_numpy(dout))
+    _close(out, ref.detach().numpy())
+    _close(dxs, x_t.grad.numpy())
+    _close(layer.grads[0], W_t.grad.numpy())
+    _close(layer.grads[1], b_t.grad.numpy())
+    assert [id(g) for g in layer.grads] == grads_before
+    assert layer.grads[0].shape == (3, 5) and layer.grads[1].shape == (5,)
+
+
 # ---------------------------------------------------------------- stateful halves
 
 
@@ -585,3 +606,7 @@ def test_bad_inputs_raise_clear_errors():
         loss.forward(np.zeros((2, 3)), np.zeros(2, int))
     with pytest.raises(ValueError, match=r"\(\?, \?, 4\)"):
         TimeAffine(np.zeros((4, 2)), np.zeros(2)).forward(np.zeros((2, 3, 5)))
+    with pytest.raises(ValueError, match=r"b of shape \(2,\)"):
+        TimeAffine(np.zeros((4, 2)), np.zeros(3))
+    with pytest.raises(TypeError, match="float W"):
+        TimeAffine(np.zeros((4, 2), int), np.zeros(2, int))

@@ -1,0 +1,154 @@
+"""TimeLSTM forward + backward against PyTorch's nn.LSTM on the CPU, same thread count.
+
+    python benchmarks/bench_time_lstm.py [--threads 2] [--rounds 5] [--reps 5]
+
+Shape: N=20, T=35, D=H=650, float32 (the book's BetterRnnlm layer). Each side runs in its
+own process (DESIGN.md: thread pools that spin after a call steal the cores from each
+other in one process), alternating A B A B for ``--rounds`` rounds; each process warms up
+and then times ``--reps`` iterations. Printed: the median time per iteration of each side
+and the throughput ratio zeronlp / PyTorch (> 1: zeronlp is faster). Goal: >= 0.9.
+
+The workers import this checkout's ``src/zeronlp`` (put on the child processes'
+PYTHONPATH), so the figures are for the code next to this script.
+
+This file also holds the small harness (``compare``) that bench_rnnlm_step.py uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+N, T, D, H = 20, 35, 650, 650
+
+
+def thread_env(threads):
+    """Environment for a worker: every BLAS/OpenMP pool limited to ``threads``."""
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = str(threads)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    return env
+
+
+def time_reps(step, reps, warmup):
+    """Per-iteration wall times of ``step()`` after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def compare(script, impls, threads, rounds, reps, warmup, extra=()):
+    """Run ``script --worker IMPL`` for each impl in turn, ``rounds`` times (A B A B ...).
+
+    Each worker prints one JSON line {"times": [...]}. Returns {impl: [round medians]}.
+    """
+    env = thread_env(threads)
+    results = {impl: [] for impl in impls}
+    for _ in range(rounds):
+        for impl in impls:
+            cmd = [sys.executable, str(script), "--worker", impl, "--threads", str(threads)]
+            cmd += ["--reps", str(reps), "--warmup", str(warmup), *extra]
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                raise SystemExit(f"worker {impl} failed:\n{proc.stderr}")
+            times = json.loads(proc.stdout.strip().splitlines()[-1])["times"]
+            results[impl].append(statistics.median(times))
+    return results
+
+
+def report(results, ours="zeronlp", ref="torch", unit_work=None, unit="it"):
+    """Print the medians and the throughput ratio ours / ref; returns the ratio."""
+    med = {k: statistics.median(v) for k, v in results.items()}
+    per_round = [r / o for o, r in zip(results[ours], results[ref], strict=True)]
+    for k, v in results.items():
+        line = f"{k:>8}: median {med[k] * 1e3:8.2f} ms"
+        if unit_work:
+            line += f"  ({unit_work / med[k]:,.0f} {unit}/s)"
+        line += "   rounds: " + " ".join(f"{x * 1e3:.1f}" for x in v)
+        print(line)
+    ratio = med[ref] / med[ours]
+    print(
+        f"throughput {ours} / {ref}: {ratio:.2f}x  "
+        f"(per round: {' '.join(f'{x:.2f}' for x in per_round)})"
+    )
+    return ratio
+
+
+def worker_numpy(reps, warmup):
+    import numpy as np
+
+    from zeronlp.time_layers import TimeLSTM
+
+    rng = np.random.default_rng(0)
+    s = 1 / np.sqrt(H)
+    Wx = (rng.standard_normal((D, 4 * H)) * s).astype(np.float32)
+    Wh = (rng.standard_normal((H, 4 * H)) * s).astype(np.float32)
+    b = np.zeros(4 * H, dtype=np.float32)
+    layer = TimeLSTM(Wx, Wh, b)
+    xs = rng.standard_normal((N, T, D)).astype(np.float32)
+    dhs = rng.standard_normal((N, T, H)).astype(np.float32)
+
+    def step():
+        layer.forward(xs)
+        layer.backward(dhs)
+
+    return time_reps(step, reps, warmup)
+
+
+def worker_torch(reps, warmup, threads):
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(D, H, batch_first=True)
+    xs = torch.randn(N, T, D, requires_grad=True)  # dxs too, as TimeLSTM.backward returns it
+    dhs = torch.randn(N, T, H)
+
+    def step():
+        lstm.zero_grad()
+        xs.grad = None
+        out, _ = lstm(xs)
+        out.backward(dhs)
+
+    return time_reps(step, reps, warmup)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--worker", choices=["zeronlp", "torch"])
+    args = ap.parse_args()
+    if args.worker == "zeronlp":
+        print(json.dumps({"times": worker_numpy(args.reps, args.warmup)}))
+        return
+    if args.worker == "torch":
+        print(json.dumps({"times": worker_torch(args.reps, args.warmup, args.threads)}))
+        return
+    print(
+        f"TimeLSTM forward+backward, N={N} T={T} D={D} H={H} float32, "
+        f"{args.threads} threads, {args.rounds} rounds x {args.reps} reps"
+    )
+    results = compare(
+        Path(__file__), ["zeronlp", "torch"], args.threads, args.rounds, args.reps, args.warmup
+    )
+    report(results)
+
+
+if __name__ == "__main__":
+    main()
