@@ -5,8 +5,9 @@
 Shape: N=20, T=35, D=H=650, float32 (the book's BetterRnnlm layer). Each side runs in its
 own process (DESIGN.md: thread pools that spin after a call steal the cores from each
 other in one process), alternating A B A B for ``--rounds`` rounds; each process warms up
-and then times ``--reps`` iterations. Printed: the median time per iteration of each side
-and the throughput ratio zeronlp / PyTorch (> 1: zeronlp is faster). Goal: >= 0.9.
+and then times ``--reps`` iterations, keeping the best one (other load on a shared machine
+only adds time). Printed: for each side the median over rounds of those per-round best
+times, and the throughput ratio zeronlp / PyTorch (> 1: zeronlp is faster). Goal: >= 0.9.
 
 The workers import this checkout's ``src/zeronlp`` (put on the child processes'
 PYTHONPATH), so the figures are for the code next to this script.
@@ -53,7 +54,8 @@ def time_reps(step, reps, warmup):
 def compare(script, impls, threads, rounds, reps, warmup, extra=()):
     """Run ``script --worker IMPL`` for each impl in turn, ``rounds`` times (A B A B ...).
 
-    Each worker prints one JSON line {"times": [...]}. Returns {impl: [round medians]}.
+    Each worker prints one JSON line {"times": [...]}. Returns {impl: [best time of each
+    round]}.
     """
     env = thread_env(threads)
     results = {impl: [] for impl in impls}
@@ -65,16 +67,19 @@ def compare(script, impls, threads, rounds, reps, warmup, extra=()):
             if proc.returncode != 0:
                 raise SystemExit(f"worker {impl} failed:\n{proc.stderr}")
             times = json.loads(proc.stdout.strip().splitlines()[-1])["times"]
-            results[impl].append(statistics.median(times))
+            # the best of a process's reps: on a shared machine other load only ever adds
+            # time, so the minimum is the least disturbed measurement (as timeit does)
+            results[impl].append(min(times))
     return results
 
 
 def report(results, ours="zeronlp", ref="torch", unit_work=None, unit="it"):
-    """Print the medians and the throughput ratio ours / ref; returns the ratio."""
+    """Print each side's median over rounds of the per-round best time, and the throughput
+    ratio ours / ref from those medians (plus the ratio within each round); returns it."""
     med = {k: statistics.median(v) for k, v in results.items()}
     per_round = [r / o for o, r in zip(results[ours], results[ref], strict=True)]
     for k, v in results.items():
-        line = f"{k:>8}: median {med[k] * 1e3:8.2f} ms"
+        line = f"{k:>8}: {med[k] * 1e3:8.2f} ms"
         if unit_work:
             line += f"  ({unit_work / med[k]:,.0f} {unit}/s)"
         line += "   rounds: " + " ".join(f"{x * 1e3:.1f}" for x in v)

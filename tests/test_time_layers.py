@@ -252,11 +252,12 @@ def test_time_bilstm_matches_torch(N, T, D, H):
         _close(ours, ref)
 
 
+@pytest.mark.parametrize("offset", [0.0, 300.0, -300.0, 55.0])  # 300: the max-shifted path
 @pytest.mark.parametrize("N,T,V", [(2, 3, 5), (1, 1, 4), (3, 4, 1)])
-def test_time_softmax_with_loss_matches_torch(N, T, V):
+def test_time_softmax_with_loss_matches_torch(N, T, V, offset):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(N * T * V)
-    xs = rng.standard_normal((N, T, V)) * 4
+    xs = rng.standard_normal((N, T, V)) * 4 + offset
     ts = rng.integers(0, V, size=(N, T))
     ts[0, 0] = -1
     if N * T == 1:
@@ -522,6 +523,23 @@ def test_softmax_loss_one_hot_targets_and_large_scores():
     dxs = layer.backward()
     assert np.isfinite(dxs).all()
     np.testing.assert_allclose(dxs.sum(axis=2), 0, atol=1e-15)
+
+
+@pytest.mark.parametrize("top", [50.0, 57.0, 58.0, 80.0, -58.0, -100.0])
+def test_softmax_loss_float32_near_exp_limits(top):
+    """Both the unshifted and the max-shifted exp() paths stay finite and exact in float32."""
+    rng = np.random.default_rng(0)
+    xs64 = rng.standard_normal((2, 3, 10)) + top
+    ts = rng.integers(0, 10, size=(2, 3))
+    ref = TimeSoftmaxWithLoss()
+    expected = ref.forward(xs64, ts)
+    dref = ref.backward()
+    layer = TimeSoftmaxWithLoss()
+    with np.errstate(all="raise"):
+        loss = layer.forward(xs64.astype(np.float32), ts)
+        dxs = layer.backward()
+    assert loss == pytest.approx(expected, rel=1e-5, abs=1e-5)
+    np.testing.assert_allclose(dxs, dref, atol=1e-6)
 
 
 def test_softmax_loss_backward_twice_is_an_error():

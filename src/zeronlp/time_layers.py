@@ -21,6 +21,8 @@ cast to it, so a float32 model stays float32 end to end and gradient checks run 
 
 from __future__ import annotations
 
+import math
+
 from .backend import get_array_module
 from .layers import Dropout, Embedding, SigmoidWithLoss, as_ids
 
@@ -839,6 +841,10 @@ class TimeDropout(Dropout):
 
 # ---------------------------------------------------------------- losses
 
+# |x| below which exp(x) is a normal number in float32 (and float64) with room to spare:
+# exp(60) = 1.1e26, exp(-60) = 8.8e-27, float32 spans 1.2e-38 .. 3.4e38.
+_EXP_SAFE = 60.0
+
 
 class TimeSoftmaxWithLoss:
     """Softmax over V and cross-entropy at every step, averaged over the counted targets.
@@ -851,9 +857,11 @@ class TimeSoftmaxWithLoss:
     backward(dout=1) -> dxs (N, T, V) = (softmax(xs) - onehot(ts)) * dout / count on
     counted rows, 0 on ignored rows.
 
-    Passes over the (N*T, V) scores: max, subtract, exp (in place), row sum in forward; the
-    loss needs only the target scores, so no log-softmax array is formed. Backward scales
-    exp() in place into the gradient (one pass) and subtracts at the targets (N*T entries).
+    Passes over the (N*T, V) scores: row max, exp, row sum in forward (the max is
+    subtracted before exp(), one more pass, only when a row's scores are large enough,
+    |max| > 60 - log V, for exp() to overflow or underflow without it); the loss needs only
+    the target scores, so no log-softmax array is formed. Backward scales exp() in place
+    into the gradient (one pass) and subtracts at the targets (N*T entries).
     """
 
     def __init__(self):
@@ -888,14 +896,20 @@ class TimeSoftmaxWithLoss:
         rows = xp.flatnonzero(t != self.ignore_label)  # the counted targets
         cols = t[rows]
         m = x2.max(axis=1, keepdims=True)
-        e = x2 - m  # shifted so that exp() cannot overflow
-        xp.exp(e, out=e)
+        if float(m.min()) > -_EXP_SAFE and float(m.max()) < _EXP_SAFE - math.log(V):
+            # Every row's sum of exp(x) fits the dtype without the max shift (the usual
+            # case in training): skip the subtract pass over the (N*T, V) scores.
+            m = None
+            e = xp.exp(x2)
+        else:
+            e = x2 - m  # shifted so that exp() cannot overflow or underflow
+            xp.exp(e, out=e)
         s = e.sum(axis=1)
         # -log softmax at the target = log(sum exp(x - m)) - (x[t] - m)
         count = int(rows.size)
         loss = 0.0
         if count:
-            picked = x2[rows, cols] - m[rows, 0]
+            picked = x2[rows, cols] if m is None else x2[rows, cols] - m[rows, 0]
             loss = float((xp.log(s[rows]) - picked).sum()) / count
         self.cache = (e, s, rows, cols, count, xs.shape)
         return loss
