@@ -525,7 +525,7 @@ def test_softmax_loss_one_hot_targets_and_large_scores():
     np.testing.assert_allclose(dxs.sum(axis=2), 0, atol=1e-15)
 
 
-@pytest.mark.parametrize("top", [50.0, 57.0, 58.0, 80.0, -58.0, -100.0])
+@pytest.mark.parametrize("top", [50.0, 57.0, 58.0, 87.0, -58.0, -100.0])
 def test_softmax_loss_float32_near_exp_limits(top):
     """Both the unshifted and the max-shifted exp() paths stay finite and exact in float32."""
     rng = np.random.default_rng(0)
