@@ -578,6 +578,8 @@ def test_time_sigmoid_with_loss_values():
 def test_bad_inputs_raise_clear_errors():
     rng = np.random.default_rng(0)
     lstm = TimeLSTM(*weights(rng, 3, 2, 4))
+    with pytest.raises(RuntimeError, match="forward first"):
+        lstm.backward(np.zeros((2, 3, 2)))
     with pytest.raises(ValueError, match=r"shape \(\?, \?, 3\).*\(2, 3, 4\)"):
         lstm.forward(np.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match="shape"):

@@ -17,6 +17,9 @@ Time layers share the same module-level step functions, so the math exists once.
 
 Every layer computes in the dtype of its weights: float inputs of another float dtype are
 cast to it, so a float32 model stays float32 end to end and gradient checks run in float64.
+
+As with ``layers.Sigmoid``, the arrays a forward returns are also what its backward reads
+(no defensive copies, for speed): do not modify them in place between the two calls.
 """
 
 from __future__ import annotations
@@ -318,6 +321,11 @@ class _TimeRecurrent:
         a += b
         return a.reshape(N, T, Wx.shape[1])
 
+    def _cache(self):
+        if self.cache is None:
+            raise RuntimeError(f"{self.name}.backward needs a forward first")
+        return self.cache
+
     def _dhs(self, dhs, N, T, H):
         Wx = self.params[0]
         dhs = _as_float(dhs, Wx.dtype, get_array_module(Wx), f"{self.name} dhs")
@@ -387,7 +395,7 @@ class TimeRNN(_TimeRecurrent):
     def backward(self, dhs):
         Wx, Wh, _ = self.params
         xp = get_array_module(Wx)
-        xs2, h0, hs = self.cache
+        xs2, h0, hs = self._cache()
         N, T, H = hs.shape
         dhs = self._dhs(dhs, N, T, H)
         da = xp.empty_like(hs)
@@ -502,7 +510,7 @@ class TimeLSTM(_TimeRecurrent):
     def backward(self, dhs):
         Wx, Wh, _ = self.params
         xp = get_array_module(Wx)
-        xs2, h0, c0, gates, hs, cs, tcs = self.cache
+        xs2, h0, c0, gates, hs, cs, tcs = self._cache()
         N, T, H = hs.shape
         dhs = self._dhs(dhs, N, T, H)
         da = xp.empty_like(gates)
@@ -642,7 +650,7 @@ class TimeGRU(_TimeRecurrent):
     def backward(self, dhs):
         Wx, Wh, _ = self.params
         xp = get_array_module(Wx)
-        xs2, h0, gates, hs, rhs = self.cache
+        xs2, h0, gates, hs, rhs = self._cache()
         N, T, H = hs.shape
         dhs = self._dhs(dhs, N, T, H)
         da = xp.empty_like(gates)
