@@ -1,6 +1,7 @@
 """One training step of the book's Rnnlm shape, zeronlp against the same model in PyTorch.
 
     python benchmarks/bench_rnnlm_step.py [--threads 2] [--rounds 5] [--reps 20]
+    python benchmarks/bench_rnnlm_step.py --profile   # zeronlp's time, layer by layer
 
 V=10000, D=H=100, N=20, T=35, float32: TimeEmbedding -> TimeLSTM (stateful) -> TimeAffine
 -> TimeSoftmaxWithLoss, backward, SGD update; PyTorch: nn.Embedding -> nn.LSTM ->
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 
-from bench_time_lstm import compare, report, time_reps
+from bench_time_lstm import compare, report, thread_env, time_reps
 
 V, D, H, N, T = 10000, 100, 100, 20, 35
 LR = 0.1
@@ -28,7 +31,8 @@ def batches(rng, count=8):
     return [(b[:, :-1], b[:, 1:]) for b in ids]
 
 
-def worker_numpy(reps, warmup):
+def numpy_model():
+    """The zeronlp model, its optimizer and data: (layers, loss_layer, params, grads, opt, data)."""
     import numpy as np
 
     from zeronlp.optimizers import SGD
@@ -54,7 +58,11 @@ def worker_numpy(reps, warmup):
     params = [p for layer in layers for p in layer.params]
     grads = [g for layer in layers for g in layer.grads]
     opt = SGD(LR)
-    data = batches(rng)
+    return (embed, lstm, affine), loss_layer, params, grads, opt, batches(rng)
+
+
+def worker_numpy(reps, warmup):
+    (embed, lstm, affine), loss_layer, params, grads, opt, data = numpy_model()
     it = iter(range(10**9))
 
     def step():
@@ -65,6 +73,72 @@ def worker_numpy(reps, warmup):
         opt.update(params, grads)
 
     return time_reps(step, reps, warmup)
+
+
+def profile(reps):
+    """Best time of each phase of the zeronlp step over ``reps`` steps, and the cost of one
+    pass over the (N*T, V) scores and of the output matmuls alone (in-process)."""
+    import time
+
+    import numpy as np
+
+    (embed, lstm, affine), loss_layer, params, grads, opt, data = numpy_model()
+    names = ["embed fwd", "lstm fwd", "affine fwd", "loss fwd", "loss bwd", "affine bwd"]
+    names += ["lstm bwd", "embed bwd", "sgd update"]
+    rows = []
+    for i in range(reps + 2):
+        xs, ts = data[i % len(data)]
+        t = [time.perf_counter()]
+        ys = embed.forward(xs)
+        t.append(time.perf_counter())
+        ys = lstm.forward(ys)
+        t.append(time.perf_counter())
+        ys = affine.forward(ys)
+        t.append(time.perf_counter())
+        loss_layer.forward(ys, ts)
+        t.append(time.perf_counter())
+        d = loss_layer.backward()
+        t.append(time.perf_counter())
+        d = affine.backward(d)
+        t.append(time.perf_counter())
+        d = lstm.backward(d)
+        t.append(time.perf_counter())
+        embed.backward(d)
+        t.append(time.perf_counter())
+        opt.update(params, grads)
+        t.append(time.perf_counter())
+        if i >= 2:
+            rows.append(np.diff(t) * 1e3)
+    rows = np.array(rows)
+    print(f"zeronlp Rnnlm step: best total {rows.sum(axis=1).min():.1f} ms (best of {reps})")
+    for name, ms in zip(names, rows.min(axis=0), strict=True):
+        print(f"  {name:<12} {ms:6.2f} ms")
+    f = np.float32
+    rng = np.random.default_rng(0)
+    x1 = rng.standard_normal((N * T, H + 1)).astype(f)
+    W1 = rng.standard_normal((H + 1, V)).astype(f)
+    s = rng.standard_normal((N * T, V)).astype(f)
+    W = W1[:H]
+    flops = 2 * N * T * (H + 1) * V
+    one = {
+        "scores = [x,1] @ [W;b]": lambda: x1 @ W1,
+        "[dW;db] = [x,1].T @ d": lambda: x1.T @ s,
+        "dx = d @ W.T": lambda: s @ W.T,
+    }
+    print("  the three output matmuls alone:")
+    for name, fn in one.items():
+        ms = min(time_reps(fn, reps, 1)) * 1e3
+        print(f"    {name:<24} {ms:6.2f} ms  {flops / ms / 1e6:5.0f} GFLOP/s")
+    e = np.empty_like(s)
+    passes = {
+        "row max": lambda: s.max(axis=1),
+        "exp": lambda: np.exp(s, out=e),
+        "row sum": lambda: e.sum(axis=1),
+        "scale in place": lambda: e.__imul__(f(0.5)),
+    }
+    print(f"  one pass over the ({N * T}, {V}) float32 scores (NumPy, one core):")
+    for name, fn in passes.items():
+        print(f"    {name:<24} {min(time_reps(fn, reps, 1)) * 1e3:6.2f} ms")
 
 
 def worker_torch(reps, warmup, threads):
@@ -104,8 +178,16 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--worker", choices=["zeronlp", "torch"])
+    ap.add_argument("--worker", choices=["zeronlp", "torch", "profile"])
+    ap.add_argument("--profile", action="store_true", help="where zeronlp's time goes")
     args = ap.parse_args()
+    if args.worker == "profile":
+        profile(args.reps)
+        return
+    if args.profile:
+        cmd = [sys.executable, __file__, "--worker", "profile", "--reps", str(args.reps)]
+        subprocess.run(cmd, env=thread_env(args.threads), check=True)
+        return
     if args.worker == "zeronlp":
         print(json.dumps({"times": worker_numpy(args.reps, args.warmup)}))
         return

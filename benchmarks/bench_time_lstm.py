@@ -1,6 +1,7 @@
 """TimeLSTM forward + backward against PyTorch's nn.LSTM on the CPU, same thread count.
 
     python benchmarks/bench_time_lstm.py [--threads 2] [--rounds 5] [--reps 5]
+    python benchmarks/bench_time_lstm.py --profile   # zeronlp's time, matmul by matmul
 
 Shape: N=20, T=35, D=H=650, float32 (the book's BetterRnnlm layer). Each side runs in its
 own process (DESIGN.md: thread pools that spin after a call steal the cores from each
@@ -131,19 +132,82 @@ def worker_torch(reps, warmup, threads):
     return time_reps(step, reps, warmup)
 
 
+def best_ms(fn, reps):
+    """Best wall time of ``fn()`` over ``reps`` calls after one warm-up call, in ms."""
+    return min(time_reps(fn, reps, 1)) * 1e3
+
+
+def profile(reps):
+    """Where TimeLSTM's time goes: the whole layer, then the same matmuls alone (in-process,
+    best of ``reps``). The per-step (N, H) @ (H, 4H) matmuls are the ones that cannot be
+    batched; the rest is elementwise gate math on one core."""
+    import numpy as np
+
+    from zeronlp.time_layers import TimeLSTM
+
+    rng = np.random.default_rng(0)
+    f = np.float32
+    Wx = (rng.standard_normal((D, 4 * H)) / 25).astype(f)
+    Wh = (rng.standard_normal((H, 4 * H)) / 25).astype(f)
+    layer = TimeLSTM(Wx, Wh, np.zeros(4 * H, dtype=f))
+    xs = rng.standard_normal((N, T, D)).astype(f)
+    dhs = rng.standard_normal((N, T, H)).astype(f)
+    xs2 = xs.reshape(N * T, D)
+    da2 = rng.standard_normal((N * T, 4 * H)).astype(f)
+    h = rng.standard_normal((N, H)).astype(f)
+    da_t = rng.standard_normal((N, 4 * H)).astype(f)
+    WhT = np.ascontiguousarray(Wh.T)
+    out4, out1 = np.empty((N, 4 * H), f), np.empty((N, H), f)
+
+    def steps(fn):
+        return lambda: [fn() for _ in range(T)]
+
+    fwd = best_ms(lambda: layer.forward(xs), reps)
+    total = best_ms(lambda: (layer.forward(xs), layer.backward(dhs)), reps)
+    proj = 2 * N * T * D * 4 * H  # flops of the (N*T, D) @ (D, 4H) matmul
+    rec = 2 * N * T * H * 4 * H  # flops of T (N, H) @ (H, 4H) matmuls
+    parts = {  # name: (ms, flops)
+        "input projection (N*T,D)@(D,4H)": (best_ms(lambda: xs2 @ Wx, reps), proj),
+        "forward steps T x (N,H)@(H,4H)": (
+            best_ms(steps(lambda: np.matmul(h, Wh, out=out4)), reps),
+            rec,
+        ),
+        "backward steps T x (N,4H)@(4H,H)": (
+            best_ms(steps(lambda: np.matmul(da_t, WhT, out=out1)), reps),
+            rec,
+        ),
+        "dWx (D,N*T)@(N*T,4H)": (best_ms(lambda: xs2.T @ da2, reps), proj),
+        "dWh (H,N*T)@(N*T,4H)": (best_ms(lambda: xs2[:, :H].T @ da2, reps), rec),
+        "dxs (N*T,4H)@(4H,D)": (best_ms(lambda: da2 @ Wx.T, reps), proj),
+    }
+    print(f"TimeLSTM forward {fwd:.1f} ms, forward+backward {total:.1f} ms (best of {reps})")
+    for name, (ms, flops) in parts.items():
+        print(f"  {name:<36} {ms:6.1f} ms  {flops / ms / 1e6:5.0f} GFLOP/s")
+    rest = total - sum(ms for ms, _ in parts.values())
+    print(f"  {'everything else (gate math, copies)':<36} {rest:6.1f} ms")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--worker", choices=["zeronlp", "torch"])
+    ap.add_argument("--worker", choices=["zeronlp", "torch", "profile"])
+    ap.add_argument("--profile", action="store_true", help="where zeronlp's time goes")
     args = ap.parse_args()
     if args.worker == "zeronlp":
         print(json.dumps({"times": worker_numpy(args.reps, args.warmup)}))
         return
     if args.worker == "torch":
         print(json.dumps({"times": worker_torch(args.reps, args.warmup, args.threads)}))
+        return
+    if args.worker == "profile":
+        profile(args.reps)
+        return
+    if args.profile:
+        cmd = [sys.executable, __file__, "--worker", "profile", "--reps", str(args.reps)]
+        subprocess.run(cmd, env=thread_env(args.threads), check=True)
         return
     print(
         f"TimeLSTM forward+backward, N={N} T={T} D={D} H={H} float32, "
