@@ -802,7 +802,7 @@ class TimeAffine:
         self.params = [W, b]
         self._grad_buffer = xp.zeros((D + 1, M), dtype=W.dtype)
         self.grads = [self._grad_buffer[:D], self._grad_buffer[D]]
-        self.x1 = None
+        self.x1, self._Wb = None, None
         self.x_shape = None
 
     def forward(self, xs):
@@ -811,14 +811,23 @@ class TimeAffine:
         xs = _as_float(xs, W.dtype, xp, "TimeAffine xs")
         _check_shape(xs, (None, None, W.shape[0]), "TimeAffine xs")
         N, T, D = xs.shape
-        x1 = xp.empty((N * T, D + 1), dtype=W.dtype)
+        # Both buffers are private and kept from call to call: a fresh multi-megabyte array
+        # per call would be page-faulted in again every training step.
+        x1 = self._buffer("x1", (N * T, D + 1), W.dtype, xp)
         x1[:, :D] = xs.reshape(N * T, D)
         x1[:, D] = 1
-        Wb = xp.empty((D + 1, W.shape[1]), dtype=W.dtype)  # rebuilt: W and b change in place
-        Wb[:D] = W
+        Wb = self._buffer("_Wb", (D + 1, W.shape[1]), W.dtype, xp)
+        Wb[:D] = W  # copied every call: W and b change in place between calls
         Wb[D] = b
-        self.x1, self.x_shape = x1, xs.shape
+        self.x_shape = xs.shape
         return (x1 @ Wb).reshape(N, T, W.shape[1])
+
+    def _buffer(self, name, shape, dtype, xp):
+        buf = getattr(self, name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = xp.empty(shape, dtype=dtype)
+            setattr(self, name, buf)
+        return buf
 
     def backward(self, dout):
         W = self.params[0]
