@@ -309,6 +309,55 @@ def test_time_affine_matches_torch_and_keeps_grad_arrays():
     assert layer.grads[0].shape == (3, 5) and layer.grads[1].shape == (5,)
 
 
+def _sig(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def test_gru_is_the_books_formulation():
+    """Pins the forward formula (gradcheck alone would accept any differentiable one)."""
+    rng = np.random.default_rng(12)
+    N, T, D, H = 2, 3, 4, 3
+    Wx, Wh, b = weights(rng, D, H, 3)
+    xs = rng.standard_normal((N, T, D))
+    hs = TimeGRU(Wx, Wh, b).forward(xs)
+    h = np.zeros((N, H))
+    for t in range(T):
+        x = xs[:, t]
+        z = _sig(x @ Wx[:, :H] + h @ Wh[:, :H] + b[:H])
+        r = _sig(x @ Wx[:, H : 2 * H] + h @ Wh[:, H : 2 * H] + b[H : 2 * H])
+        hh = np.tanh(x @ Wx[:, 2 * H :] + (r * h) @ Wh[:, 2 * H :] + b[2 * H :])
+        h = (1 - z) * h + z * hh
+        np.testing.assert_allclose(hs[:, t], h, rtol=1e-12, atol=1e-14)
+    # the book's GRU(Wx, Wh) has no bias: b=None is a zero bias
+    step = GRU(Wx, Wh)
+    np.testing.assert_array_equal(step.params[2], np.zeros(3 * H))
+    h1 = step.forward(xs[:, 0], np.zeros((N, H)))
+    np.testing.assert_allclose(h1, TimeGRU(Wx, Wh).forward(xs[:, :1])[:, 0], rtol=1e-14)
+    step.backward(np.ones((N, H)))
+    assert step.dWx is step.grads[0] and step.dWh is step.grads[1]
+
+
+def test_step_layers_equal_time_layers_with_state():
+    rng = np.random.default_rng(13)
+    N, D, H = 3, 2, 4
+    x = rng.standard_normal((N, D))
+    h0, c0 = rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    w = weights(rng, D, H, 4)
+    h1, c1 = LSTM(*w).forward(x, h0, c0)
+    lstm = TimeLSTM(*w, stateful=True)
+    lstm.set_state(h0, c0)
+    np.testing.assert_allclose(lstm.forward(x[:, None])[:, 0], h1, rtol=1e-14)
+    np.testing.assert_allclose(lstm.c, c1, rtol=1e-14)
+    w = weights(rng, D, H, 1)
+    rnn = TimeRNN(*w, stateful=True)
+    rnn.set_state(h0)
+    np.testing.assert_allclose(rnn.forward(x[:, None])[:, 0], RNN(*w).forward(x, h0), rtol=1e-14)
+    w = weights(rng, D, H, 3)
+    gru = TimeGRU(*w, stateful=True)
+    gru.set_state(h0)
+    np.testing.assert_allclose(gru.forward(x[:, None])[:, 0], GRU(*w).forward(x, h0), rtol=1e-14)
+
+
 # ---------------------------------------------------------------- stateful halves
 
 
