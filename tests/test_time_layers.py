@@ -274,6 +274,21 @@ def test_time_softmax_with_loss_matches_torch(N, T, V, offset):
     _close(dxs, x_t.grad.numpy())
 
 
+def test_time_sigmoid_with_loss_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    xs = rng.standard_normal((3, 5)) * 5
+    ts = (rng.random((3, 5)) > 0.5).astype(np.float64)
+    layer = TimeSigmoidWithLoss()
+    loss = layer.forward(xs, ts)
+    dxs = layer.backward(1.5)
+    x_t = _t(xs, True)
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(x_t, torch.from_numpy(ts))
+    (ref * 1.5).backward()
+    assert loss == pytest.approx(ref.item(), rel=1e-12)
+    _close(dxs, x_t.grad.numpy())
+
+
 def test_lstm_params_mapping_round_trip():
     rng = np.random.default_rng(0)
     Wx, Wh, b = weights(rng, 3, 2, 4)
