@@ -208,10 +208,11 @@ def _gru_step_forward(a, h_prev, Wh, rh_out, h_out):
     h_out += h_prev
 
 
-def _gru_step_backward(dh, gates, h_prev, Wh, da_out):
+def _gru_step_backward(dh, gates, h_prev, WhT, da_out):
     """Backward of one GRU step: writes dA (N, 3H) into da_out and returns dh_prev (N, H).
 
-    dh: (N, H) gradient of h_next; gates: (N, 3H) [z, r, h~]; h_prev: (N, H); Wh: (H, 3H).
+    dh: (N, H) gradient of h_next; gates: (N, 3H) [z, r, h~]; h_prev: (N, H);
+    WhT: (3H, H), a contiguous Wh.T (see ``_transposed``).
     """
     xp = get_array_module(gates)
     H = h_prev.shape[1]
@@ -220,7 +221,7 @@ def _gru_step_backward(dh, gates, h_prev, Wh, da_out):
     # through h~ = tanh(...): d = dh * z * (1 - h~^2)
     _tanh_backward(dh, hh, dhh)
     dhh *= z
-    drh = dhh @ Wh[:, 2 * H :].T  # gradient of r * h_prev
+    drh = dhh @ WhT[2 * H :]  # gradient of r * h_prev
     dh_prev = 1 - z
     dh_prev *= dh
     xp.multiply(drh, r, out=dr)
@@ -234,7 +235,7 @@ def _gru_step_backward(dh, gates, h_prev, Wh, da_out):
     dz *= dh
     dz *= z
     dz *= 1 - z
-    dh_prev += da_out[:, : 2 * H] @ Wh[:, : 2 * H].T
+    dh_prev += da_out[:, : 2 * H] @ WhT[: 2 * H]
     return dh_prev
 
 
@@ -605,7 +606,7 @@ class GRU:
         _check_shape(dh_next, h_prev.shape, "GRU dh_next")
         H = h_prev.shape[1]
         da = xp.empty_like(gates)
-        dh_prev = _gru_step_backward(dh_next, gates, h_prev, Wh, da)
+        dh_prev = _gru_step_backward(dh_next, gates, h_prev, _transposed(Wh), da)
         self.grads[0][...] = x.T @ da
         self.grads[1][:, : 2 * H] = h_prev.T @ da[:, : 2 * H]
         self.grads[1][:, 2 * H :] = rh.T @ da[:, 2 * H :]
@@ -655,10 +656,11 @@ class TimeGRU(_TimeRecurrent):
         dhs = self._dhs(dhs, N, T, H)
         da = xp.empty_like(gates)
         dh = xp.zeros((N, H), dtype=Wx.dtype)
+        WhT = _transposed(Wh)
         for t in range(T - 1, -1, -1):
             dh += dhs[:, t]
             h_prev = hs[:, t - 1] if t > 0 else h0
-            dh = _gru_step_backward(dh, gates[:, t], h_prev, Wh, da[:, t])
+            dh = _gru_step_backward(dh, gates[:, t], h_prev, WhT, da[:, t])
         da2 = da.reshape(N * T, 3 * H)
         xp.matmul(xs2.T, da2, out=self.grads[0])
         # the z and r blocks multiply h_prev, the h~ block multiplies r * h_prev
