@@ -91,9 +91,8 @@ def test_step_layers_gradcheck(N, D, H):
     c = rng.standard_normal((N, H))
     assert_grads_ok(gradcheck(RNN(*weights(rng, D, H, 1)), x, h))
     errors = gradcheck(LSTM(*weights(rng, D, H, 4)), x, h, c)
-    assert set(errors) == {"params[0]", "params[1]", "params[2]", "inputs[0]", "inputs[1]"} | {
-        "inputs[2]"
-    }
+    expected = {"params[0]", "params[1]", "params[2]", "inputs[0]", "inputs[1]", "inputs[2]"}
+    assert set(errors) == expected
     assert_grads_ok(errors)
     assert_grads_ok(gradcheck(GRU(*weights(rng, D, H, 3)), x, h))
 
@@ -252,11 +251,12 @@ def test_time_bilstm_matches_torch(N, T, D, H):
         _close(ours, ref)
 
 
+@pytest.mark.parametrize("offset", [0.0, 300.0, -300.0, 55.0])  # 300: the max-shifted path
 @pytest.mark.parametrize("N,T,V", [(2, 3, 5), (1, 1, 4), (3, 4, 1)])
-def test_time_softmax_with_loss_matches_torch(N, T, V):
+def test_time_softmax_with_loss_matches_torch(N, T, V, offset):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(N * T * V)
-    xs = rng.standard_normal((N, T, V)) * 4
+    xs = rng.standard_normal((N, T, V)) * 4 + offset
     ts = rng.integers(0, V, size=(N, T))
     ts[0, 0] = -1
     if N * T == 1:
@@ -273,6 +273,21 @@ def test_time_softmax_with_loss_matches_torch(N, T, V):
     _close(dxs, x_t.grad.numpy())
 
 
+def test_time_sigmoid_with_loss_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    xs = rng.standard_normal((3, 5)) * 5
+    ts = (rng.random((3, 5)) > 0.5).astype(np.float64)
+    layer = TimeSigmoidWithLoss()
+    loss = layer.forward(xs, ts)
+    dxs = layer.backward(1.5)
+    x_t = _t(xs, True)
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(x_t, torch.from_numpy(ts))
+    (ref * 1.5).backward()
+    assert loss == pytest.approx(ref.item(), rel=1e-12)
+    _close(dxs, x_t.grad.numpy())
+
+
 def test_lstm_params_mapping_round_trip():
     rng = np.random.default_rng(0)
     Wx, Wh, b = weights(rng, 3, 2, 4)
@@ -285,6 +300,76 @@ def test_lstm_params_mapping_round_trip():
     back = lstm_params_from_torch(w_ih, w_hh, half, half)
     for a, b2 in zip(back, (Wx, Wh, b), strict=True):
         np.testing.assert_allclose(a, b2, rtol=0, atol=1e-15)
+
+
+def test_time_affine_matches_torch_and_keeps_grad_arrays():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    E = rng.standard_normal((5, 3))
+    b = rng.standard_normal(5)
+    layer = TimeAffine(E.T, b)  # weight tying: W is a transposed view of an embedding
+    grads_before = [id(g) for g in layer.grads]
+    xs, dout = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 4, 5))
+    out = layer.forward(xs)
+    dxs = layer.backward(dout)
+    x_t, W_t, b_t = _t(xs, True), _t(E.T, True), _t(b, True)
+    ref = x_t @ W_t + b_t
+    ref.backward(torch.from_numpy(dout))
+    _close(out, ref.detach().numpy())
+    _close(dxs, x_t.grad.numpy())
+    _close(layer.grads[0], W_t.grad.numpy())
+    _close(layer.grads[1], b_t.grad.numpy())
+    assert [id(g) for g in layer.grads] == grads_before
+    assert layer.grads[0].shape == (3, 5) and layer.grads[1].shape == (5,)
+
+
+def _sig(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def test_gru_is_the_books_formulation():
+    """Pins the forward formula (gradcheck alone would accept any differentiable one)."""
+    rng = np.random.default_rng(12)
+    N, T, D, H = 2, 3, 4, 3
+    Wx, Wh, b = weights(rng, D, H, 3)
+    xs = rng.standard_normal((N, T, D))
+    hs = TimeGRU(Wx, Wh, b).forward(xs)
+    h = np.zeros((N, H))
+    for t in range(T):
+        x = xs[:, t]
+        z = _sig(x @ Wx[:, :H] + h @ Wh[:, :H] + b[:H])
+        r = _sig(x @ Wx[:, H : 2 * H] + h @ Wh[:, H : 2 * H] + b[H : 2 * H])
+        hh = np.tanh(x @ Wx[:, 2 * H :] + (r * h) @ Wh[:, 2 * H :] + b[2 * H :])
+        h = (1 - z) * h + z * hh
+        np.testing.assert_allclose(hs[:, t], h, rtol=1e-12, atol=1e-14)
+    # the book's GRU(Wx, Wh) has no bias: b=None is a zero bias
+    step = GRU(Wx, Wh)
+    np.testing.assert_array_equal(step.params[2], np.zeros(3 * H))
+    h1 = step.forward(xs[:, 0], np.zeros((N, H)))
+    np.testing.assert_allclose(h1, TimeGRU(Wx, Wh).forward(xs[:, :1])[:, 0], rtol=1e-14)
+    step.backward(np.ones((N, H)))
+    assert step.dWx is step.grads[0] and step.dWh is step.grads[1]
+
+
+def test_step_layers_equal_time_layers_with_state():
+    rng = np.random.default_rng(13)
+    N, D, H = 3, 2, 4
+    x = rng.standard_normal((N, D))
+    h0, c0 = rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    w = weights(rng, D, H, 4)
+    h1, c1 = LSTM(*w).forward(x, h0, c0)
+    lstm = TimeLSTM(*w, stateful=True)
+    lstm.set_state(h0, c0)
+    np.testing.assert_allclose(lstm.forward(x[:, None])[:, 0], h1, rtol=1e-14)
+    np.testing.assert_allclose(lstm.c, c1, rtol=1e-14)
+    w = weights(rng, D, H, 1)
+    rnn = TimeRNN(*w, stateful=True)
+    rnn.set_state(h0)
+    np.testing.assert_allclose(rnn.forward(x[:, None])[:, 0], RNN(*w).forward(x, h0), rtol=1e-14)
+    w = weights(rng, D, H, 3)
+    gru = TimeGRU(*w, stateful=True)
+    gru.set_state(h0)
+    np.testing.assert_allclose(gru.forward(x[:, None])[:, 0], GRU(*w).forward(x, h0), rtol=1e-14)
 
 
 # ---------------------------------------------------------------- stateful halves
@@ -503,6 +588,23 @@ def test_softmax_loss_one_hot_targets_and_large_scores():
     np.testing.assert_allclose(dxs.sum(axis=2), 0, atol=1e-15)
 
 
+@pytest.mark.parametrize("top", [50.0, 57.0, 58.0, 87.0, -58.0, -100.0])
+def test_softmax_loss_float32_near_exp_limits(top):
+    """Both the unshifted and the max-shifted exp() paths stay finite and exact in float32."""
+    rng = np.random.default_rng(0)
+    xs64 = rng.standard_normal((2, 3, 10)) + top
+    ts = rng.integers(0, 10, size=(2, 3))
+    ref = TimeSoftmaxWithLoss()
+    expected = ref.forward(xs64, ts)
+    dref = ref.backward()
+    layer = TimeSoftmaxWithLoss()
+    with np.errstate(all="raise"):
+        loss = layer.forward(xs64.astype(np.float32), ts)
+        dxs = layer.backward()
+    assert loss == pytest.approx(expected, rel=1e-5, abs=1e-5)
+    np.testing.assert_allclose(dxs, dref, atol=1e-6)
+
+
 def test_softmax_loss_backward_twice_is_an_error():
     layer = TimeSoftmaxWithLoss()
     layer.forward(np.zeros((1, 2, 3)), np.array([[0, 1]]))
@@ -539,6 +641,8 @@ def test_time_sigmoid_with_loss_values():
 def test_bad_inputs_raise_clear_errors():
     rng = np.random.default_rng(0)
     lstm = TimeLSTM(*weights(rng, 3, 2, 4))
+    with pytest.raises(RuntimeError, match="forward first"):
+        lstm.backward(np.zeros((2, 3, 2)))
     with pytest.raises(ValueError, match=r"shape \(\?, \?, 3\).*\(2, 3, 4\)"):
         lstm.forward(np.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match="shape"):
@@ -585,3 +689,7 @@ def test_bad_inputs_raise_clear_errors():
         loss.forward(np.zeros((2, 3)), np.zeros(2, int))
     with pytest.raises(ValueError, match=r"\(\?, \?, 4\)"):
         TimeAffine(np.zeros((4, 2)), np.zeros(2)).forward(np.zeros((2, 3, 5)))
+    with pytest.raises(ValueError, match=r"b of shape \(2,\)"):
+        TimeAffine(np.zeros((4, 2)), np.zeros(3))
+    with pytest.raises(TypeError, match="float W"):
+        TimeAffine(np.zeros((4, 2), int), np.zeros(2, int))
