@@ -92,3 +92,15 @@ def test_scatter_add_property_equals_add_at(idx, dtype):
     np.add.at(ref, idx, vals)
     scatter_add(ours, idx, vals)
     np.testing.assert_array_equal(ours, ref)  # small integers: exact in every dtype
+
+
+def test_scatter_add_with_rows_and_weights(rng):
+    idx = rng.integers(0, 7, 300)  # long runs of repeated ids
+    src = rng.standard_normal((40, 3))
+    rows = rng.integers(0, 40, 300)
+    w = rng.standard_normal(300)
+    ref = np.zeros((7, 3))
+    np.add.at(ref, idx, w[:, None] * src[rows])
+    ours = np.zeros((7, 3))
+    scatter_add(ours, idx, src, rows=rows, weights=w)
+    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)

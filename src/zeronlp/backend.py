@@ -118,63 +118,78 @@ def seed(s: int) -> None:
         _cupy.random.seed(s)
 
 
-def scatter_add(target, indices, values) -> None:
-    """Add rows of ``values`` into ``target`` at ``indices``, summing repeated indices.
+def scatter_add(target, indices, values, rows=None, weights=None) -> None:
+    """Add rows into ``target`` at ``indices``, summing repeated indices, in place.
 
     target: (V, D...); indices: int or int array of any shape (M...);
-    values: (M..., D...) -> target[indices[k]] += values[k] for every k, in place.
+    values: (M..., D...) -> target[indices[k]] += values[k] for every k.
+    With ``rows`` (M,) and/or ``weights`` (M,): target[indices[k]] += weights[k] *
+    values[rows[k]], without forming the (M, D) products (word2vec's sparse updates).
 
     This is the backward of a row gather (``W[idx]``). NumPy's ``np.add.at`` does it but
-    slowly (a few microseconds per row). We sort the ids once; ids seen once (most of them)
-    are added with one fancy-indexed ``+=``, which is safe because those ids are distinct,
-    and the runs of repeated ids are summed with one ``np.add.reduceat`` over just their rows.
-    See benchmarks/bench_embedding.py for the measured ratio. CuPy has a fast atomic
-    ``add.at`` kernel, so it is used there directly.
+    slowly (a few microseconds per row). Here the ids are sorted once (a radix sort for
+    small vocabularies); ids seen once (most of them) are added with one fancy-indexed
+    ``+=``, which is safe because they are distinct; runs of repeated ids are summed in a
+    few buckets of similar run length, each one padded (u, m, D) gather and one sum, so
+    the cost is O(M * D) with a Python loop over at most log2(M) buckets and no BLAS call
+    (BLAS threads slow down badly on a busy machine). See benchmarks/bench_embedding.py.
+    CuPy has a fast atomic ``add.at`` kernel, which is used there.
     """
     module = get_array_module(target)
-    indices = module.asarray(indices)
+    flat_idx = module.asarray(indices).reshape(-1)
     values = module.asarray(values)
-    flat_idx = indices.reshape(-1)
-    flat_val = values.reshape((flat_idx.size,) + target.shape[1:])
+    if rows is None:
+        values = values.reshape((flat_idx.size,) + target.shape[1:])
     if module is not np:
-        module.add.at(target, flat_idx, flat_val)
+        gathered = values if rows is None else values[rows]
+        if weights is not None:
+            gathered = gathered * weights.reshape((-1,) + (1,) * (gathered.ndim - 1))
+        module.add.at(target, flat_idx, gathered)
         return
     if flat_idx.size == 0:
         return
-    order = np.argsort(flat_idx, kind="stable")
-    sorted_idx = flat_idx[order]
+    if rows is None:
+        rows = np.arange(flat_idx.size)
+    order = _argsort_ids(flat_idx, target.shape[0])
+    sorted_idx, sorted_rows = flat_idx[order], rows[order]
+    sorted_w = None if weights is None else weights[order]
     is_start = np.empty(sorted_idx.size, dtype=bool)
     is_start[0] = True
     np.not_equal(sorted_idx[1:], sorted_idx[:-1], out=is_start[1:])
     starts = np.flatnonzero(is_start)
     run_len = np.diff(np.append(starts, sorted_idx.size))
 
-    single = starts[run_len == 1]
-    target[sorted_idx[single]] += flat_val[order[single]]
+    once = starts[run_len == 1]
+    gathered = values[sorted_rows[once]]
+    if sorted_w is not None:
+        gathered *= _column(sorted_w[once], gathered)
+    target[sorted_idx[once]] += gathered
 
-    repeated = run_len > 1
-    if repeated.any():
-        rows = np.flatnonzero(np.repeat(repeated, run_len))  # sorted positions in long runs
-        target[sorted_idx[starts[repeated]]] += _segment_sum(
-            flat_val[order[rows]], run_len[repeated]
-        )
+    many = np.flatnonzero(run_len > 1)
+    if many.size == 0:
+        return
+    bucket = np.ceil(np.log2(run_len[many])).astype(np.int64)  # run lengths in (2^(b-1), 2^b]
+    for b in np.unique(bucket):
+        sel = many[bucket == b]
+        width = np.arange(1 << int(b))
+        valid = width < run_len[sel, None]  # (u, m): padding beyond each run is masked
+        pos = np.where(valid, starts[sel, None] + width, 0)
+        mask = valid if sorted_w is None else np.where(valid, sorted_w[pos], 0)
+        gathered = values[sorted_rows[pos]]  # (u, m, D...)
+        gathered *= _column(mask.astype(gathered.dtype, copy=False), gathered)
+        target[sorted_idx[starts[sel]]] += gathered.sum(axis=1)
 
 
-def _segment_sum(values, lengths):
-    """Sums of consecutive runs of rows: values (sum(lengths), ...) -> (len(lengths), ...).
+def _column(w, like):
+    """Weights w reshaped to broadcast over the trailing (D...) axes of ``like``."""
+    return w.reshape(w.shape + (1,) * (like.ndim - w.ndim))
 
-    ``np.add.reduceat`` does this but runs a slow inner loop per run along axis 0; for the
-    usual few dozen runs of a text batch, a (runs, rows) 0/1 matrix times the rows is a
-    single BLAS call and about twice as fast. Large cases fall back to reduceat, whose cost
-    does not grow with runs * rows.
-    """
-    n_runs, n_rows = lengths.size, values.shape[0]
-    if n_runs * n_rows <= 1 << 16 and values.dtype.kind == "f":
-        run_of_row = np.repeat(np.arange(n_runs), lengths)
-        onehot = np.zeros((n_runs, n_rows), dtype=values.dtype)
-        onehot[run_of_row, np.arange(n_rows)] = 1
-        return (onehot @ values.reshape(n_rows, -1)).reshape((n_runs,) + values.shape[1:])
-    return np.add.reduceat(values, np.cumsum(lengths) - lengths, axis=0)
+
+def _argsort_ids(ids, vocab_size):
+    """Stable argsort of ids; int16 keys (when the vocabulary allows) get a radix sort."""
+    if vocab_size <= np.iinfo(np.int16).max:
+        ids = ids.astype(np.int16)
+    return np.argsort(ids, kind="stable")
 
 
 if os.environ.get("ZERONLP_GPU", "").strip().lower() in {"1", "true", "yes", "on"}:

@@ -15,7 +15,7 @@ vectorized:
 - Gradients are summed per example (not averaged), as in word2vec, and applied with plain
   SGD and a learning rate that decays linearly from ``lr`` to ``min_lr`` over the whole run.
 - Rows touched several times in a batch (frequent words) are summed by word id
-  (``_add_rows``: a radix sort and bucketed segment sums in NumPy; on CuPy an atomic add),
+  (``_add_rows``, through ``backend.scatter_add``: a radix sort and bucketed segment sums),
   so no (B*6, H) array of per-example updates is materialised and untouched rows are
   never read.
 - A batch applies all its updates of a frequent word at once, without the feedback that
@@ -40,7 +40,7 @@ import math
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..backend import get_array_module, to_cpu
+from ..backend import get_array_module, scatter_add, to_cpu
 from ..layers import as_ids
 
 MAX_ROW_UPDATES = 64  # see train_word2vec's max_row_updates
@@ -108,9 +108,8 @@ def _add_rows(W, key, src, row=None, weight=None, max_count=None):
     max_count: a word named more than max_count times gets its sum scaled by
     max_count / count (its mean times max_count); None sums everything.
 
-    Frequent words repeat hundreds of times in a batch, so this is a sum by key, done
-    without materialising the (n, H) products: on CuPy with an atomic ``add.at``; on NumPy
-    with a sort and bucketed segment sums (``_add_rows_sorted``).
+    Frequent words repeat hundreds of times in a batch, so this is a sum by key, done by
+    ``backend.scatter_add`` without materialising the (n, H) products.
     """
     module = get_array_module(W)
     n = key.shape[0]
@@ -123,63 +122,7 @@ def _add_rows(W, key, src, row=None, weight=None, max_count=None):
         if int(counts.max()) > max_count:
             scale = module.minimum(1.0, max_count / module.maximum(counts, 1)).astype(W.dtype)
             weight = scale[key] if weight is None else weight * scale[key]
-    if module is not np:
-        values = src[row] if weight is None else weight[:, None] * src[row]
-        module.add.at(W, key, values)
-    else:
-        _add_rows_sorted(W, key, src, row, weight)
-
-
-def _argsort_ids(key, vocab_size):
-    """Stable argsort of word ids; int16 keys (when V allows) get NumPy's radix sort."""
-    if vocab_size <= np.iinfo(np.int16).max:
-        key = key.astype(np.int16)
-    return np.argsort(key, kind="stable")
-
-
-def _add_rows_sorted(W, key, src, row, weight):
-    """``_add_rows`` in plain NumPy: sort the keys, then bucketed, padded segment sums.
-
-    The keys are sorted once (a radix sort: int16 keys when V allows). Words seen once are
-    one gather; the others are summed in buckets of words with similar counts: a bucket of
-    u words seen at most m times is one (u, m) padded gather of src rows and one weighted
-    sum, so the cost is O(n * H) with no Python loop over words.
-    """
-    n = key.shape[0]
-    order = _argsort_ids(key, W.shape[0])
-    sorted_key = key[order]
-    is_start = np.empty(n, dtype=bool)
-    is_start[0] = True
-    np.not_equal(sorted_key[1:], sorted_key[:-1], out=is_start[1:])
-    starts = np.flatnonzero(is_start)
-    counts = np.diff(np.append(starts, n))
-    words = sorted_key[starts]
-    sorted_row = row[order]
-    sorted_weight = None if weight is None else weight[order]
-
-    once = counts == 1
-    pos = starts[once]
-    vals = src[sorted_row[pos]]
-    if sorted_weight is not None:
-        vals *= sorted_weight[pos, None]
-    W[words[once]] += vals
-
-    many = np.flatnonzero(~once)
-    if many.size == 0:
-        return
-    bucket = np.ceil(np.log2(counts[many])).astype(np.int64)  # counts in (2^(b-1), 2^b]
-    for b in np.unique(bucket):
-        sel = many[bucket == b]
-        m = 1 << int(b)
-        offsets = np.arange(m)
-        valid = offsets < counts[sel, None]  # (u, m)
-        pos = np.where(valid, starts[sel, None] + offsets, 0)
-        rows = src[sorted_row[pos]]  # (u, m, H)
-        if sorted_weight is None:
-            w = valid.astype(src.dtype)
-        else:
-            w = np.where(valid, sorted_weight[pos], 0).astype(src.dtype, copy=False)
-        W[words[sel]] += np.einsum("um,umh->uh", w, rows)
+    scatter_add(W, key, src, rows=row, weights=weight)
 
 
 def _log_sigmoid(x):
