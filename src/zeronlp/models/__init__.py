@@ -3,11 +3,13 @@
 two_layer_net  TwoLayerNet (ch. 1)
 rnnlm          SimpleRnnlm (ch. 5), Rnnlm, BetterRnnlm (ch. 6)
 seq2seq        Seq2seq, PeekySeq2seq (ch. 7), AttentionSeq2seq (ch. 8)
+transformer    TransformerSeq2seq, TransformerLM (beyond the book)
 """
 
 from .base import BaseModel
 from .rnnlm import BetterRnnlm, Rnnlm, SimpleRnnlm
 from .seq2seq import AttentionSeq2seq, PeekySeq2seq, Seq2seq
+from .transformer import TransformerLM, TransformerSeq2seq
 from .two_layer_net import TwoLayerNet
 
 __all__ = [
@@ -18,5 +20,7 @@ __all__ = [
     "Rnnlm",
     "Seq2seq",
     "SimpleRnnlm",
+    "TransformerLM",
+    "TransformerSeq2seq",
     "TwoLayerNet",
 ]
