@@ -1,6 +1,7 @@
 """Transformer layers and models: gradient checks, PyTorch equality, masks, bad input,
 float32, and a small real training run."""
 
+import json
 import math
 
 import numpy as np
@@ -723,3 +724,62 @@ def test_transformer_seq2seq_learns_to_reverse_digits():
     Trainer(model, Adam(lr=3e-3)).fit(x, t, 2, 50, max_grad=1.0, verbose=False)
     assert seq2seq_accuracy(model, xv, tv) >= 0.95
     assert seq2seq_accuracy(model, xv[:100], tv[:100], method="beam", beam_width=3) >= 0.95
+
+
+# ---------------------------------------------------------------- command line
+
+
+def test_cli_train_date_transformer_translate_with_head_heatmaps(tmp_path, capsys):
+    from zeronlp.cli import main
+    from zeronlp.datasets import sequence
+
+    data = tmp_path / "date-small.txt"
+    data.write_text("".join(line + "\n" for line in sequence.generate_date(400, seed=3)))
+    run = tmp_path / "run"
+    argv = ["train", "date", "--data", str(data), "--model", "transformer", "--epochs", "1"]
+    argv += ["--d-model", "16", "--heads", "2", "--ff", "32", "--layers", "1", "--dropout", "0"]
+    assert main([*argv, "--out", str(run), "--quiet"]) == 0
+    assert "date test accuracy" in capsys.readouterr().out
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"] == "transformer" and config["heads"] == 2
+    png = tmp_path / "heads.png"
+    assert main(["translate", str(run), "may 3, 2001", "--beam", "2", "--attention", str(png)]) == 0
+    assert capsys.readouterr().out.startswith("may 3, 2001 -> ")
+    if plots_available():
+        assert png.read_bytes()[:4] == b"\x89PNG"
+        assert (run / "attention.png").is_file()
+    assert main(["eval", str(run)]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_cli_bad_transformer_options_are_a_clear_error(tmp_path, capsys):
+    from zeronlp.cli import main
+    from zeronlp.datasets import sequence
+
+    data = tmp_path / "date-small.txt"
+    data.write_text("".join(line + "\n" for line in sequence.generate_date(50, seed=3)))
+    argv = ["train", "date", "--data", str(data), "--model", "transformer", "--heads", "3"]
+    assert main([*argv, "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    assert "divisible by num_heads" in capsys.readouterr().err
+
+
+def test_cli_train_ptb_transformer_then_generate(tmp_path, data_dir, capsys):
+    from zeronlp.cli import main
+
+    run = tmp_path / "lm"
+    argv = ["train", "ptb", "--model", "transformer", "--train-size", "3000", "--eval-size"]
+    argv += ["1000", "--epochs", "1", "--d-model", "16", "--heads", "2", "--ff", "32"]
+    assert main([*argv, "--layers", "1", "--out", str(run), "--quiet"]) == 0
+    assert "ptb test perplexity" in capsys.readouterr().out
+    assert json.loads((run / "config.json").read_text())["lr"] == 0.001
+    argv = ["generate", str(run), "--start", "the meaning of", "--length", "6", "--seed", "0"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith("the meaning of")
+
+
+def plots_available():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
