@@ -295,6 +295,16 @@ class ScaledDotProductAttention:
 # ---------------------------------------------------------------- multi-head attention
 
 
+def _weight_grad(x2, d2):
+    """x2^T @ d2 for x2 (M, D_in), d2 (M, D_out) with M = N*T large: the weight gradient.
+
+    Computed as (d2^T @ x2)^T, a transposed view of the product. The same numbers, but
+    OpenBLAS's sgemm with the long M axis as the reduction runs about 2x faster with the
+    small-by-long operand on the left here (benchmarks/bench_mha.py; measured 20-30 ms vs
+    45-90 ms for (256 x 2048) @ (2048 x 768) on 2 threads)."""
+    return (d2.T @ x2).T
+
+
 def _check_3d(x, D, what, layer):
     shape = getattr(x, "shape", None)
     if shape is None or len(shape) != 3 or shape[2] != D:
@@ -384,7 +394,7 @@ class MultiHeadAttention:
         dy: (N, T, count, heads, d) gradient of the projection's output."""
         N, T, D = x.shape
         dy2 = dy.reshape(N * T, count * D)
-        dW = x.reshape(N * T, D).T @ dy2
+        dW = _weight_grad(x.reshape(N * T, D), dy2)
         db = dy2.sum(axis=0)
         for j in range(count):
             self.grads[2 * (first + j)][...] = dW[:, j * D : (j + 1) * D]
@@ -397,7 +407,7 @@ class MultiHeadAttention:
         N, Tq, D = q.shape
         H = self.num_heads
         d2 = dout.reshape(N * Tq, D)
-        self.grads[6][...] = concat.T @ d2
+        self.grads[6][...] = _weight_grad(concat, d2)
         self.grads[7][...] = d2.sum(axis=0)
         dctx = (d2 @ self.params[6].T).reshape(N, Tq, H, D // H).transpose(0, 2, 1, 3)
         dQ, dK, dV = self.attention.backward(dctx)
