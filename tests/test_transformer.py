@@ -783,3 +783,14 @@ def plots_available():
     except ImportError:
         return False
     return True
+
+
+def test_seed004_example_script_runs(capsys):
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "examples" / "seed004_self_attention.py"
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "score shape: (10, 29, 29)" in out and "Z shape: (10, 29, 64)" in out
+    assert "nonzero: True" in out
