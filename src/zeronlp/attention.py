@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .backend import get_array_module
 from .functions import relu
 from .layers import Affine, Dropout, as_ids, check_last_dim
@@ -248,6 +250,30 @@ def attention_mask(N, Tq, Tk, causal=False, key_padding_mask=None, xp=None):
 # ---------------------------------------------------------------- scaled dot-product attention
 
 
+def dropout_forward(layer, x, train_flg):
+    """``layer.forward(x, train_flg)`` for a Dropout, skipping the random mask when the
+    ratio is 0 (a configuration without dropout should not pay for drawing one)."""
+    return layer.forward(x, bool(train_flg) and layer.dropout_ratio > 0)
+
+
+def _check_mask(mask, scores_shape):
+    """A bool mask that broadcasts to the scores' shape (..., Tq, Tk), or a clear error."""
+    xp = get_array_module(mask)
+    mask = xp.asarray(mask)
+    if mask.dtype != bool:
+        raise TypeError(f"attention mask must be bool (True = ignore), got {mask.dtype}")
+    try:
+        fits = np.broadcast_shapes(mask.shape, scores_shape) == tuple(scores_shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"attention mask of shape {tuple(mask.shape)} does not broadcast to the scores' "
+            f"shape {tuple(scores_shape)} (..., Tq, Tk)"
+        )
+    return mask
+
+
 class ScaledDotProductAttention:
     """softmax(q k^T / sqrt(d)) v, over any leading axes (batch, heads).
 
@@ -279,6 +305,8 @@ class ScaledDotProductAttention:
                 f"(..., Tk, dv) with k's Tk, got q {tuple(q.shape)}, k {tuple(k.shape)}, "
                 f"v {tuple(v.shape)}"
             )
+        if mask is not None:
+            mask = _check_mask(mask, q.shape[:-1] + (k.shape[-2],))
         scale = self.scale if self.scale is not None else 1.0 / math.sqrt(q.shape[-1])
         a = attention_weight_forward(k, q, scale, mask)
         self.weights = a
@@ -480,8 +508,6 @@ class LayerNorm:
 def sinusoidal_positions(T, D, dtype, xp, offset=0):
     """The Transformer's fixed positional table (T, D): sin on even, cos on odd columns,
     wavelengths from 2 pi to 10000 * 2 pi. Computed in float64, returned as ``dtype``."""
-    import numpy as np
-
     pos = np.arange(offset, offset + T, dtype=np.float64)[:, None]
     freq = np.exp(-math.log(10000.0) * np.arange(0, D, 2, dtype=np.float64) / D)
     table = np.zeros((T, D), dtype=np.float64)
@@ -598,7 +624,7 @@ class FeedForward:
         h = self.affine1.forward(x)
         self.h = h
         a = relu(h) if self.activation == "relu" else gelu_tanh(h)
-        return self.affine2.forward(self.dropout.forward(a, train_flg))
+        return self.affine2.forward(dropout_forward(self.dropout, a, train_flg))
 
     def backward(self, dout):
         da = self.dropout.backward(self.affine2.backward(dout))
@@ -635,9 +661,9 @@ class Residual:
             kwargs["train_flg"] = train_flg
         if self.norm_first:
             h = self.sublayer.forward(self.norm.forward(x), *args, **kwargs)
-            return x + self.dropout.forward(h, train_flg)
+            return x + dropout_forward(self.dropout, h, train_flg)
         h = self.sublayer.forward(x, *args, **kwargs)
-        return self.norm.forward(x + self.dropout.forward(h, train_flg))
+        return self.norm.forward(x + dropout_forward(self.dropout, h, train_flg))
 
     def backward(self, dout):
         if self.norm_first:

@@ -29,6 +29,7 @@ from ..attention import (
     PositionalEncoding,
     TransformerDecoderLayer,
     TransformerEncoderLayer,
+    dropout_forward,
 )
 from ..backend import get_array_module
 from ..layers import Dropout
@@ -97,7 +98,7 @@ class _Embedding:
 
     def forward(self, xs, train_flg=False):
         x = self.embed.forward(xs) * self.scale
-        return self.dropout.forward(self.pos.forward(x), train_flg)
+        return dropout_forward(self.dropout, self.pos.forward(x), train_flg)
 
     def backward(self, dout):
         dx = self.pos.backward(self.dropout.backward(dout))
