@@ -381,7 +381,7 @@ class MultiHeadAttention:
 
     def _project(self, x, first, count):
         """x (N, T, D) through ``count`` consecutive projections from params[2 * first]:
-        one matmul; returns the (count, N, heads, T, d) view and the fused W, b."""
+        one matmul; returns the (count, N, heads, T, d) view and the fused W (D, count*D)."""
         xp = get_array_module(x)
         W_list = self.params[2 * first : 2 * (first + count) : 2]
         b_list = self.params[2 * first + 1 : 2 * (first + count) : 2]
