@@ -61,3 +61,33 @@ def plot_attention(weights, row_labels, col_labels, path, title=None):
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_attention_heads(weights, row_labels, col_labels, path, title=None):
+    """One heatmap panel per attention head (two per row), saved as a PNG.
+
+    weights: (heads, rows, cols), e.g. a Transformer's cross-attention of answer characters
+    over question characters (``TransformerSeq2seq.attention_map(xs, ts)[0]``).
+    """
+    plt = _pyplot()
+    heads = len(weights)
+    rows, cols = len(row_labels), len(col_labels)
+    ncols = min(heads, 2)
+    nrows = -(-heads // ncols)
+    width, height = max(4, 0.3 * cols + 1.5), max(3, 0.3 * rows + 1.2)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
+    for ax in axes.flat[heads:]:
+        ax.axis("off")
+    for h, ax in enumerate(axes.flat[:heads]):
+        ax.imshow(weights[h], cmap="Greys_r", vmin=0.0, vmax=1.0, aspect="auto")
+        ax.set_xticks(range(cols), col_labels)
+        ax.set_yticks(range(rows), row_labels)
+        ax.set_xlabel("question")
+        if h % ncols == 0:
+            ax.set_ylabel("answer")
+        ax.set_title(f"head {h + 1}")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

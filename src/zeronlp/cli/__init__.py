@@ -2,6 +2,7 @@
 
     zeronlp train spiral                       the book's chapter 1 two-layer net
     zeronlp train date   [--model attention]   date normalisation (seq2seq, ch. 7-8)
+    zeronlp train date --model transformer --layers 2 --heads 4 --ff 256
     zeronlp train addition --model peeky --reverse
     zeronlp train ptb    [--model rnnlm]       language models on Penn Treebank (ch. 5-6)
     zeronlp train word2vec [--model cbow]      word vectors on Penn Treebank (ch. 3-4)
@@ -35,6 +36,19 @@ def _common_train(p, epochs, batch_size, lr, max_grad):
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/TASK-MODEL-TIME)")
     p.add_argument("--gpu", action="store_true", help="train on the GPU with CuPy")
     p.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
+
+
+def _transformer_args(p, dropout=True):
+    """Options of the Transformer models (--model transformer)."""
+    g = p.add_argument_group("transformer (--model transformer)")
+    g.add_argument("--d-model", type=int, help="model width (default 64 seq2seq, 128 ptb)")
+    g.add_argument("--layers", type=int, default=2, help="encoder and decoder layers")
+    g.add_argument("--heads", type=int, default=4, help="attention heads")
+    g.add_argument("--ff", type=int, default=256, help="feed-forward width")
+    if dropout:
+        g.add_argument("--dropout", type=float, default=0.1, help="dropout ratio")
+    g.add_argument("--activation", choices=["relu", "gelu"], default="relu")
+    g.add_argument("--post-norm", action="store_true", help="post-norm layers (default pre-norm)")
 
 
 def _add_train(sub):
@@ -91,6 +105,7 @@ def _add_train(sub):
         )
         p.add_argument("--data", metavar="FILE", help="a data file of the book's format")
         p.add_argument("--train-size", type=int, help="use only the first N training examples")
+        _transformer_args(p)
         _common_train(p, defaults["epochs"], defaults["batch_size"], defaults["lr"], 5.0)
         p.set_defaults(func=train.train_seq2seq)
 
@@ -98,7 +113,7 @@ def _add_train(sub):
     p.add_argument("--model", choices=sorted(train.LM_MODELS), default="rnnlm")
     p.add_argument("--wordvec", type=int, default=100)
     p.add_argument("--hidden", type=int, default=100)
-    p.add_argument("--dropout", type=float, default=0.5, help="dropout ratio (better only)")
+    p.add_argument("--dropout", type=float, default=0.5, help="dropout ratio (better, transformer)")
     p.add_argument("--time-size", type=int, default=35, help="truncated BPTT length")
     p.add_argument(
         "--lr-decay",
@@ -108,7 +123,9 @@ def _add_train(sub):
     )
     p.add_argument("--train-size", type=int, help="use only the first N training tokens")
     p.add_argument("--eval-size", type=int, help="validate on the first N validation tokens")
-    _common_train(p, 4, 20, 20.0, 0.25)
+    _transformer_args(p, dropout=False)
+    # lr None: 20 (SGD, the book's) for the RNNs, 0.001 (Adam) for the Transformer
+    _common_train(p, 4, 20, None, 0.25)
     p.set_defaults(func=train.train_ptb)
 
     p = tasks.add_parser("word2vec", help="CBOW or SkipGram on Penn Treebank (book ch. 3-4)")

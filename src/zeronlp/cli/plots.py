@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import backend, models
+from .. import backend
 from ..training.trainer import RnnlmTrainer
 
 
@@ -29,7 +29,7 @@ def write_run_plots(run_dir, model, meta, trainer, x_example=None, t_example=Non
         path = run_dir / "history.png"
         plot.plot_history(trainer.history, keys, path)
         written.append(path)
-    if isinstance(model, models.AttentionSeq2seq) and x_example is not None:
+    if hasattr(model, "attention_map") and x_example is not None:
         path = run_dir / "attention.png"
         write_attention_map(model, meta, x_example, t_example, path)
         written.append(path)
@@ -37,11 +37,17 @@ def write_run_plots(run_dir, model, meta, trainer, x_example=None, t_example=Non
 
 
 def write_attention_map(model, meta, x, t, path):
-    """Heatmap of one example's attention: x (1, Tq) as the model sees it, t (1, Ta)."""
+    """Heatmap of one example's attention: x (1, Tq) as the model sees it, t (1, Ta).
+
+    A model whose ``attention_map`` has a heads axis (N, heads, Ta-1, Tq), the
+    Transformer's, gets one panel per head."""
     from .. import plot
 
     vocab = meta["vocab"]
     weights = backend.to_cpu(model.attention_map(backend.to_device(x), backend.to_device(t)))[0]
     question = [vocab[int(i)] for i in backend.to_cpu(x)[0]]
     answer = [vocab[int(i)] for i in backend.to_cpu(t)[0, 1:]]
-    plot.plot_attention(weights, answer, question, path)
+    if weights.ndim == 3:
+        plot.plot_attention_heads(weights, answer, question, path)
+    else:
+        plot.plot_attention(weights, answer, question, path)

@@ -63,7 +63,30 @@ SEQ2SEQ_MODELS = {
     "seq2seq": models.Seq2seq,
     "peeky": models.PeekySeq2seq,
     "attention": models.AttentionSeq2seq,
+    "transformer": models.TransformerSeq2seq,
 }
+
+
+def _transformer_options(args, d_model):
+    """Constructor arguments of the Transformer models from the command's options."""
+    return dict(
+        d_model=args.d_model or d_model,
+        num_heads=args.heads,
+        d_ff=args.ff,
+        num_layers=args.layers,
+        dropout_ratio=args.dropout,
+        norm_first=not args.post_norm,
+        activation=args.activation,
+    )
+
+
+def build_seq2seq(args, vocab_size, question_len, answer_len):
+    """The seq2seq model the command asks for."""
+    cls = SEQ2SEQ_MODELS[args.model]
+    if cls is models.TransformerSeq2seq:
+        max_len = max(64, question_len, answer_len)
+        return cls(vocab_size, max_len=max_len, **_transformer_options(args, 64))
+    return cls(vocab_size, args.wordvec, args.hidden)
 
 
 def load_sequence_task(task, data=None, train_size=None, seed=1984):
@@ -89,7 +112,7 @@ def train_seq2seq(args):
         x_train, x_test = x_train[:, ::-1].copy(), x_test[:, ::-1].copy()
     run_dir = _start(args, task, args.model)
     vocab_size = len(char_to_id)
-    model = SEQ2SEQ_MODELS[args.model](vocab_size, args.wordvec, args.hidden)
+    model = build_seq2seq(args, vocab_size, x_train.shape[1], t_train.shape[1])
     trainer = Trainer(model, optimizers.Adam(lr=args.lr))
     meta = {
         "task": task,
@@ -133,7 +156,12 @@ def train_seq2seq(args):
 
 # ---------------------------------------------------------------- PTB language models (ch. 5-6)
 
-LM_MODELS = {"simple": models.SimpleRnnlm, "rnnlm": models.Rnnlm, "better": models.BetterRnnlm}
+LM_MODELS = {
+    "simple": models.SimpleRnnlm,
+    "rnnlm": models.Rnnlm,
+    "better": models.BetterRnnlm,
+    "transformer": models.TransformerLM,
+}
 
 
 def train_ptb(args):
@@ -144,14 +172,21 @@ def train_ptb(args):
     corpus_test, _, _ = ptb.load_data("test")
     if args.train_size:
         corpus = corpus[: args.train_size]
+    cls = LM_MODELS[args.model]
+    if args.lr is None:  # the book's SGD rate for the RNNs; Adam's usual rate for the Transformer
+        args.lr = 1e-3 if cls is models.TransformerLM else 20.0
     run_dir = _start(args, "ptb", args.model)
     vocab_size = len(word_to_id)
-    cls = LM_MODELS[args.model]
     if cls is models.BetterRnnlm:
         model = cls(vocab_size, args.wordvec, args.hidden, args.dropout)
+    elif cls is models.TransformerLM:
+        model = cls(vocab_size, max_len=args.time_size, **_transformer_options(args, 128))
     else:
         model = cls(vocab_size, args.wordvec, args.hidden)
-    optimizer = optimizers.SGD(lr=args.lr)
+    if cls is models.TransformerLM:  # plain SGD does not train a Transformer well
+        optimizer = optimizers.Adam(lr=args.lr)
+    else:
+        optimizer = optimizers.SGD(lr=args.lr)
     trainer = RnnlmTrainer(model, optimizer)
     meta = {"task": "ptb", "vocab": [id_to_word[i] for i in range(vocab_size)]}
     xs, ts = backend.to_device(corpus[:-1]), backend.to_device(corpus[1:])

@@ -1,0 +1,372 @@
+"""Transformer models: TransformerSeq2seq (date, addition) and TransformerLM (PTB).
+
+Both are built from the hand-written layers of ``zeronlp.attention``: token embeddings
+scaled by sqrt(d_model), sinusoidal or learned positions, a stack of encoder/decoder layers
+(pre-norm by default, with a final LayerNorm; post-norm with ``norm_first=False``), and a
+TimeAffine to the vocabulary.
+
+TransformerSeq2seq is a Seq2seq: teacher forcing reads ts[:, :-1] and predicts ts[:, 1:]
+exactly as the book's models do, and ``generate``/``generate_batch`` run the same greedy,
+sampling and beam decoders (training/decoding.py). Its decoding state is the encoder memory
+plus the tokens generated so far; every step re-runs the decoder over that prefix (causal
+attention makes the earlier positions' outputs unchanged), which costs O(T^2) layer work
+per answer: nothing at the book's answer lengths (<= 11).
+
+TransformerLM is a decoder-only, causal language model with the book's LanguageModel
+interface (forward(xs, ts) -> loss, predict, generate, reset_state), so RnnlmTrainer and
+eval_perplexity work unchanged: each (N, T) window is attended within itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..attention import (
+    FeedForward,
+    LayerNorm,
+    LearnedPositionalEmbedding,
+    MultiHeadAttention,
+    PositionalEncoding,
+    TransformerDecoderLayer,
+    TransformerEncoderLayer,
+    dropout_forward,
+)
+from ..backend import get_array_module
+from ..layers import Dropout
+from ..time_layers import TimeAffine, TimeEmbedding, TimeSoftmaxWithLoss
+from .rnnlm import LanguageModel, randn, zeros
+from .seq2seq import Seq2seq
+
+
+def _params_of(layers):
+    params, grads = [], []
+    for layer in layers:
+        params += layer.params
+        grads += layer.grads
+    return params, grads
+
+
+def _mha(D, heads):
+    """Multi-head attention with Glorot-like N(0, 1/D) weights and zero biases."""
+    weights = []
+    for _ in range(4):
+        weights += [randn(D, D, scale=1 / math.sqrt(D)), zeros(D)]
+    return MultiHeadAttention(*weights, heads)
+
+
+def _ff(D, F, activation, dropout_ratio):
+    return FeedForward(
+        randn(D, F, scale=1 / math.sqrt(D)),
+        zeros(F),
+        randn(F, D, scale=1 / math.sqrt(F)),
+        zeros(D),
+        activation,
+        dropout_ratio,
+    )
+
+
+def _ln(D):
+    return LayerNorm(zeros(D) + 1, zeros(D))
+
+
+def _check_config(d_model, num_heads, num_layers, dropout_ratio, positions, activation):
+    if d_model % num_heads:
+        raise ValueError(f"d_model = {d_model} must be divisible by num_heads = {num_heads}")
+    if num_layers < 1:
+        raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+    if not 0.0 <= dropout_ratio < 1.0:
+        raise ValueError(f"dropout_ratio must lie in [0, 1), got {dropout_ratio}")
+    if positions not in ("sinusoidal", "learned"):
+        raise ValueError(f"positions must be 'sinusoidal' or 'learned', got {positions!r}")
+    if activation not in ("relu", "gelu"):
+        raise ValueError(f"activation must be 'relu' or 'gelu', got {activation!r}")
+
+
+class _Embedding:
+    """Token embedding * sqrt(D) + positions, then dropout: ids (N, T) -> (N, T, D)."""
+
+    def __init__(self, vocab_size, D, positions, max_len, dropout_ratio):
+        # N(0, 1/D) rows times sqrt(D): unit-scale vectors, comparable to the positions
+        self.embed = TimeEmbedding(randn(vocab_size, D, scale=1 / math.sqrt(D)))
+        if positions == "learned":
+            self.pos = LearnedPositionalEmbedding(randn(max_len, D, scale=0.1))
+        else:
+            self.pos = PositionalEncoding()
+        self.dropout = Dropout(dropout_ratio)
+        self.scale = math.sqrt(D)
+        self.params, self.grads = _params_of([self.embed, self.pos])
+
+    def forward(self, xs, train_flg=False):
+        x = self.embed.forward(xs) * self.scale
+        return dropout_forward(self.dropout, self.pos.forward(x), train_flg)
+
+    def backward(self, dout):
+        dx = self.pos.backward(self.dropout.backward(dout))
+        self.embed.backward(dx * self.scale)
+
+
+class TransformerEncoder:
+    """Embedding + positions -> encoder layers (-> final LayerNorm when pre-norm).
+
+    forward(xs (N, T) ids, key_padding_mask=None, train_flg=False) -> memory (N, T, D);
+    backward(dmemory) -> None.
+    """
+
+    def __init__(
+        self, vocab_size, d_model, num_heads, d_ff, num_layers, dropout_ratio, norm_first,
+        activation, positions, max_len,
+    ):  # fmt: skip
+        D = d_model
+        self.embedding = _Embedding(vocab_size, D, positions, max_len, dropout_ratio)
+        self.layers = [
+            TransformerEncoderLayer(
+                _mha(D, num_heads),
+                _ff(D, d_ff, activation, dropout_ratio),
+                _ln(D),
+                _ln(D),
+                dropout_ratio,
+                norm_first,
+            )
+            for _ in range(num_layers)
+        ]
+        self.final_norm = _ln(D) if norm_first else None
+        parts = [self.embedding, *self.layers] + ([self.final_norm] if norm_first else [])
+        self.params, self.grads = _params_of(parts)
+
+    def forward(self, xs, key_padding_mask=None, train_flg=False):
+        x = self.embedding.forward(xs, train_flg)
+        for layer in self.layers:
+            x = layer.forward(x, key_padding_mask=key_padding_mask, train_flg=train_flg)
+        return x if self.final_norm is None else self.final_norm.forward(x)
+
+    def backward(self, dout):
+        if self.final_norm is not None:
+            dout = self.final_norm.backward(dout)
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        self.embedding.backward(dout)
+
+
+class TransformerDecoder:
+    """Embedding + positions -> decoder layers over the memory (-> final LayerNorm) ->
+    TimeAffine to the vocabulary.
+
+    forward(xs (N, T) ids, memory (N, Tm, D), train_flg=False) -> scores (N, T, V);
+    backward(dscore) -> dmemory (N, Tm, D).
+    Decoding: ``start_state(memory)`` is (memory, ids (N, 0)); ``step(ids (B,), state)``
+    appends the ids and returns the scores (B, V) of the next token.
+    """
+
+    def __init__(
+        self, vocab_size, d_model, num_heads, d_ff, num_layers, dropout_ratio, norm_first,
+        activation, positions, max_len,
+    ):  # fmt: skip
+        D = d_model
+        self.embedding = _Embedding(vocab_size, D, positions, max_len, dropout_ratio)
+        self.layers = [
+            TransformerDecoderLayer(
+                _mha(D, num_heads),
+                _mha(D, num_heads),
+                _ff(D, d_ff, activation, dropout_ratio),
+                _ln(D),
+                _ln(D),
+                _ln(D),
+                dropout_ratio,
+                norm_first,
+            )
+            for _ in range(num_layers)
+        ]
+        self.final_norm = _ln(D) if norm_first else None
+        self.affine = TimeAffine(randn(D, vocab_size, scale=1 / math.sqrt(D)), zeros(vocab_size))
+        parts = [self.embedding, *self.layers] + ([self.final_norm] if norm_first else [])
+        self.params, self.grads = _params_of([*parts, self.affine])
+
+    def forward(self, xs, memory, memory_key_padding_mask=None, train_flg=False):
+        x = self.embedding.forward(xs, train_flg)
+        for layer in self.layers:
+            x = layer.forward(
+                x,
+                memory,
+                causal=True,
+                memory_key_padding_mask=memory_key_padding_mask,
+                train_flg=train_flg,
+            )
+        if self.final_norm is not None:
+            x = self.final_norm.forward(x)
+        return self.affine.forward(x)
+
+    def backward(self, dscore):
+        dout = self.affine.backward(dscore)
+        if self.final_norm is not None:
+            dout = self.final_norm.backward(dout)
+        dmemory = 0
+        for layer in reversed(self.layers):
+            dout, dm = layer.backward(dout)
+            dmemory = dmemory + dm
+        self.embedding.backward(dout)
+        return dmemory
+
+    # decoding: the state is (memory, the ids fed so far)
+    def start_state(self, memory):
+        xp = get_array_module(memory)
+        return (memory, xp.zeros((memory.shape[0], 0), dtype=xp.int64))
+
+    def step(self, ids, state):
+        memory, prefix = state
+        xp = get_array_module(memory)
+        prefix = xp.concatenate([prefix, ids.astype(xp.int64)[:, None]], axis=1)
+        scores = self.forward(prefix, memory, train_flg=False)
+        return scores[:, -1, :], (memory, prefix)
+
+
+class TransformerSeq2seq(Seq2seq):
+    """Encoder-decoder Transformer for the book's seq2seq tasks (date, addition).
+
+    forward(xs (N, Tq), ts (N, Ta), train_flg=True) -> loss: teacher forcing on
+    ts[:, :-1] -> ts[:, 1:] like Seq2seq; backward(dout=1). ``generate`` and
+    ``generate_batch(xs, start_id, sample_size, method='greedy'|'beam'|'sample')`` decode
+    in evaluation mode (no dropout). ``attention_map(xs, ts)`` gives the last decoder
+    layer's cross-attention weights (N, heads, Ta-1, Tq) for heatmaps.
+
+    params: encoder (embedding, positions, layers, final norm), then decoder (the same,
+    with cross-attention, then the output affine). ``norm_first=True`` (pre-norm) trains
+    stably without a learning-rate warm-up at these sizes.
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        d_model=64,
+        num_heads=4,
+        d_ff=256,
+        num_layers=2,
+        dropout_ratio=0.1,
+        norm_first=True,
+        activation="relu",
+        positions="sinusoidal",
+        max_len=64,
+    ):
+        _check_config(d_model, num_heads, num_layers, dropout_ratio, positions, activation)
+        args = (
+            vocab_size, d_model, num_heads, d_ff, num_layers, dropout_ratio, norm_first,
+            activation, positions, max_len,
+        )  # fmt: skip
+        self.encoder = TransformerEncoder(*args)
+        self.decoder = TransformerDecoder(*args)
+        self._finish_init()
+
+    def forward(self, xs, ts, train_flg=True):
+        if ts.ndim != 2 or ts.shape[1] < 2:
+            raise ValueError(f"ts must be answer ids of shape (N, Ta >= 2), got {tuple(ts.shape)}")
+        memory = self.encoder.forward(xs, train_flg=train_flg)
+        score = self.decoder.forward(ts[:, :-1], memory, train_flg=train_flg)
+        return self.softmax.forward(score, ts[:, 1:])
+
+    def attention_map(self, xs, ts):
+        """Cross-attention weights (N, heads, Ta-1, Tq) of the last decoder layer, from a
+        teacher-forced pass in evaluation mode: answer step over question position."""
+        self.decoder.forward(ts[:, :-1], self.encoder.forward(xs))
+        return self.decoder.layers[-1].cross_attn.weights
+
+
+class TransformerLM(LanguageModel):
+    """Decoder-only causal Transformer language model (GPT-style) for PTB.
+
+    forward(xs (N, T), ts (N, T), train_flg=True) -> mean cross-entropy;
+    predict(xs, train_flg=False) -> scores (N, T, V); backward(dout=1).
+    Each window attends within itself; ``max_len`` bounds the window (learned positions
+    have that many rows; generation keeps the last ``max_len`` ids as context).
+
+    The "state" of this model is the context for generation: ``predict`` appends its ids
+    to it (like an RNN's state carrying over), ``reset_state()`` clears it, and
+    ``generate`` continues from it. Training is unaffected by it, so RnnlmTrainer works.
+    """
+
+    def __init__(
+        self,
+        vocab_size=10000,
+        d_model=128,
+        num_heads=4,
+        d_ff=512,
+        num_layers=2,
+        dropout_ratio=0.1,
+        norm_first=True,
+        activation="gelu",
+        positions="sinusoidal",
+        max_len=256,
+    ):
+        _check_config(d_model, num_heads, num_layers, dropout_ratio, positions, activation)
+        D = d_model
+        self.max_len = max_len
+        self.embedding = _Embedding(vocab_size, D, positions, max_len, dropout_ratio)
+        self.blocks = [
+            TransformerEncoderLayer(
+                _mha(D, num_heads),
+                _ff(D, d_ff, activation, dropout_ratio),
+                _ln(D),
+                _ln(D),
+                dropout_ratio,
+                norm_first,
+            )
+            for _ in range(num_layers)
+        ]
+        self.final_norm = _ln(D) if norm_first else None
+        self.affine = TimeAffine(randn(D, vocab_size, scale=1 / math.sqrt(D)), zeros(vocab_size))
+        self.loss_layer = TimeSoftmaxWithLoss()
+        norm = [self.final_norm] if norm_first else []
+        self.layers = [self.embedding, *self.blocks, *norm, self.affine]
+        self.recurrent_layers = []
+        self.context = None
+        self._collect_params()
+
+    def predict(self, xs, train_flg=False):
+        xs = get_array_module(self.affine.params[0]).asarray(xs)
+        if xs.ndim != 2:
+            raise ValueError(f"TransformerLM expects ids of shape (N, T), got {tuple(xs.shape)}")
+        self._remember(xs)
+        x = self.embedding.forward(xs, train_flg)
+        for block in self.blocks:
+            x = block.forward(x, causal=True, train_flg=train_flg)
+        if self.final_norm is not None:
+            x = self.final_norm.forward(x)
+        return self.affine.forward(x)
+
+    def forward(self, xs, ts, train_flg=True):
+        return self.loss_layer.forward(self.predict(xs, train_flg), ts)
+
+    def backward(self, dout=1):
+        dout = self.affine.backward(self.loss_layer.backward(dout))
+        if self.final_norm is not None:
+            dout = self.final_norm.backward(dout)
+        for block in reversed(self.blocks):
+            dout = block.backward(dout)
+        self.embedding.backward(dout)
+
+    # ------------------------------------------------------------ generation state
+
+    def _remember(self, xs):
+        ctx = self.context
+        if ctx is None or ctx.shape[0] != xs.shape[0]:
+            ctx = xs
+        else:
+            ctx = get_array_module(xs).concatenate([ctx, xs], axis=1)
+        self.context = ctx[:, -self.max_len :]
+
+    def reset_state(self):
+        self.context = None
+
+    def get_state(self):
+        return (self.context,)
+
+    def set_state(self, state):
+        (self.context,) = state
+
+    def _step(self, ids, state):
+        (ctx,) = state
+        ids = ids[:, None]
+        ctx = ids if ctx is None else get_array_module(ids).concatenate([ctx, ids], axis=1)
+        ctx = ctx[:, -self.max_len :]
+        self.context = None  # predict would append ctx to itself
+        scores = self.predict(ctx)[:, -1, :]
+        self.context = ctx
+        return scores, (ctx,)
