@@ -32,11 +32,16 @@ class SGD:
 
     def __init__(self, lr=0.01):
         self.lr = lr
+        self._step = None  # reused buffers for lr * dW: no allocation per update
 
     def update(self, params, grads):
         _check(params, grads)
-        for p, g in zip(params, grads, strict=True):
-            p -= self.lr * g
+        layout = [(g.shape, g.dtype) for g in grads]
+        if self._step is None or [(s.shape, s.dtype) for s in self._step] != layout:
+            self._step = [get_array_module(g).empty_like(g) for g in grads]
+        for p, g, step in zip(params, grads, self._step, strict=True):
+            get_array_module(g).multiply(g, self.lr, out=step)
+            p -= step
 
 
 class Momentum:
@@ -145,7 +150,8 @@ def clip_grads(grads, max_norm):
     """
     total = 0.0
     for g in grads:
-        total += float((g * g).sum())
+        flat = g.reshape(-1)
+        total += float(get_array_module(g).dot(flat, flat))  # no (g * g) temporary
     total_norm = math.sqrt(total)
     rate = max_norm / (total_norm + 1e-6)
     if rate < 1.0:

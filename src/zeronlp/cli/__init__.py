@@ -65,33 +65,12 @@ def _add_train(sub):
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=train.train_spiral)
 
-    # date: zeronlp's recommended settings (the book's are --batch-size 128 --lr 0.001,
-    # 4+ epochs); addition: the book's chapter 7 settings
+    # --batch-size and --lr default to None and are resolved per model in train.py
+    # (train.seq2seq_defaults): zeronlp's recommended settings for the RNN models on date,
+    # the book's chapter 7 settings on addition, Adam 0.001 / batch 128 for the Transformer
     for task, defaults in (
-        (
-            "date",
-            dict(
-                model="attention",
-                wordvec=16,
-                hidden=256,
-                epochs=2,
-                reverse=True,
-                batch_size=64,
-                lr=0.005,
-            ),
-        ),
-        (
-            "addition",
-            dict(
-                model="peeky",
-                wordvec=16,
-                hidden=128,
-                epochs=25,
-                reverse=True,
-                batch_size=128,
-                lr=0.001,
-            ),
-        ),
+        ("date", dict(model="attention", wordvec=16, hidden=256, epochs=2, reverse=True)),
+        ("addition", dict(model="peeky", wordvec=16, hidden=128, epochs=25, reverse=True)),
     ):
         p = tasks.add_parser(task, help=f"seq2seq on the {task} data (book ch. 7-8)")
         p.add_argument("--model", choices=sorted(train.SEQ2SEQ_MODELS), default=defaults["model"])
@@ -106,7 +85,7 @@ def _add_train(sub):
         p.add_argument("--data", metavar="FILE", help="a data file of the book's format")
         p.add_argument("--train-size", type=int, help="use only the first N training examples")
         _transformer_args(p)
-        _common_train(p, defaults["epochs"], defaults["batch_size"], defaults["lr"], 5.0)
+        _common_train(p, defaults["epochs"], None, None, 5.0)
         p.set_defaults(func=train.train_seq2seq)
 
     p = tasks.add_parser("ptb", help="RNN language model on Penn Treebank (book ch. 5-6)")

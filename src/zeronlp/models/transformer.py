@@ -35,15 +35,7 @@ from ..backend import get_array_module
 from ..layers import Dropout
 from ..time_layers import TimeAffine, TimeEmbedding, TimeSoftmaxWithLoss
 from .rnnlm import LanguageModel, randn, zeros
-from .seq2seq import Seq2seq
-
-
-def _params_of(layers):
-    params, grads = [], []
-    for layer in layers:
-        params += layer.params
-        grads += layer.grads
-    return params, grads
+from .seq2seq import Seq2seq, _params_of
 
 
 def _mha(D, heads):
@@ -67,6 +59,21 @@ def _ff(D, F, activation, dropout_ratio):
 
 def _ln(D):
     return LayerNorm(zeros(D) + 1, zeros(D))
+
+
+def _encoder_layers(D, num_heads, d_ff, num_layers, dropout_ratio, norm_first, activation):
+    """``num_layers`` self-attention blocks (an encoder, or a decoder-only LM's stack)."""
+    return [
+        TransformerEncoderLayer(
+            _mha(D, num_heads),
+            _ff(D, d_ff, activation, dropout_ratio),
+            _ln(D),
+            _ln(D),
+            dropout_ratio,
+            norm_first,
+        )
+        for _ in range(num_layers)
+    ]
 
 
 def _check_config(d_model, num_heads, num_layers, dropout_ratio, positions, activation):
@@ -118,17 +125,9 @@ class TransformerEncoder:
     ):  # fmt: skip
         D = d_model
         self.embedding = _Embedding(vocab_size, D, positions, max_len, dropout_ratio)
-        self.layers = [
-            TransformerEncoderLayer(
-                _mha(D, num_heads),
-                _ff(D, d_ff, activation, dropout_ratio),
-                _ln(D),
-                _ln(D),
-                dropout_ratio,
-                norm_first,
-            )
-            for _ in range(num_layers)
-        ]
+        self.layers = _encoder_layers(
+            D, num_heads, d_ff, num_layers, dropout_ratio, norm_first, activation
+        )
         self.final_norm = _ln(D) if norm_first else None
         parts = [self.embedding, *self.layers] + ([self.final_norm] if norm_first else [])
         self.params, self.grads = _params_of(parts)
@@ -299,17 +298,9 @@ class TransformerLM(LanguageModel):
         D = d_model
         self.max_len = max_len
         self.embedding = _Embedding(vocab_size, D, positions, max_len, dropout_ratio)
-        self.blocks = [
-            TransformerEncoderLayer(
-                _mha(D, num_heads),
-                _ff(D, d_ff, activation, dropout_ratio),
-                _ln(D),
-                _ln(D),
-                dropout_ratio,
-                norm_first,
-            )
-            for _ in range(num_layers)
-        ]
+        self.blocks = _encoder_layers(
+            D, num_heads, d_ff, num_layers, dropout_ratio, norm_first, activation
+        )
         self.final_norm = _ln(D) if norm_first else None
         self.affine = TimeAffine(randn(D, vocab_size, scale=1 / math.sqrt(D)), zeros(vocab_size))
         self.loss_layer = TimeSoftmaxWithLoss()
