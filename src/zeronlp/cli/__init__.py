@@ -84,6 +84,9 @@ def _add_train(sub):
         )
         p.add_argument("--data", metavar="FILE", help="a data file of the book's format")
         p.add_argument("--train-size", type=int, help="use only the first N training examples")
+        p.add_argument(
+            "--lr-factor", type=float, help="multiply the learning rate by this after every epoch"
+        )
         _transformer_args(p)
         _common_train(p, defaults["epochs"], None, None, 5.0)
         p.set_defaults(func=train.train_seq2seq)
