@@ -47,6 +47,8 @@ def write_attention_map(model, meta, x, t, path):
     weights = backend.to_cpu(model.attention_map(backend.to_device(x), backend.to_device(t)))[0]
     question = [vocab[int(i)] for i in backend.to_cpu(x)[0]]
     answer = [vocab[int(i)] for i in backend.to_cpu(t)[0, 1:]]
+    if meta.get("reverse"):  # show the question the way it is written, not as fed
+        weights, question = weights[..., ::-1], question[::-1]
     if weights.ndim == 3:
         plot.plot_attention_heads(weights, answer, question, path)
     else:
