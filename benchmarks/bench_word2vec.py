@@ -14,7 +14,7 @@ in this process and print the neighbours of you/year/car/toyota and the analogy
 take:took = go:?.
 
     ZERONLP_DATA=../shared/data python benchmarks/bench_word2vec.py [--rounds 3]
-        [--sample 1e-3] [--quality-epochs 5] [--batch-size 2000]
+        [--sample 1e-3] [--quality-epochs 5] [--batch-size 4000]
 """
 
 import argparse
@@ -145,7 +145,7 @@ def quality(epochs):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--sample", type=float, default=1e-3)
-    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=4000)
     parser.add_argument("--quality-epochs", type=int, default=5)
     ours_args, rest = parser.parse_known_args()
     sys.argv = sys.argv[:1] + rest

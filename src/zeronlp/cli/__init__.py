@@ -115,7 +115,7 @@ def _add_train(sub):
     p.add_argument("--hidden", type=int, default=100, help="word vector size")
     p.add_argument("--window", type=int, default=5)
     p.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (0: off)")
-    _common_train(p, 5, 2000, 0.025, None)
+    _common_train(p, 5, 4000, 0.025, None)
     p.set_defaults(func=train.train_word2vec)
 
 

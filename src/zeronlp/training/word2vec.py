@@ -136,7 +136,7 @@ def train_word2vec(
     corpus,
     window_size=None,
     epochs=1,
-    batch_size=2000,
+    batch_size=4000,
     lr=0.025,
     min_lr=0.0001,
     sample=1e-3,
