@@ -64,11 +64,10 @@ def _mask_ids(scores, ids):
 # ---------------------------------------------------------------- greedy and sampling
 
 
-def greedy_decode(step, state, start_ids, max_len, eos_id=None, skip_ids=None):
-    """Pick the highest-scoring token at every step.
+def _decode(step, state, start_ids, max_len, eos_id, choose):
+    """The loop greedy and sampling share: ``choose(scores (B, V)) -> ids (B,)`` each step.
 
-    start_ids: (N,) the first input token of each sequence. After ``eos_id`` a sequence
-    keeps emitting ``eos_id`` (and decoding stops once all have). Returns ids (N, max_len).
+    After ``eos_id`` a sequence keeps emitting it; decoding stops once all have.
     """
     _check_max_len(max_len)
     xp = get_array_module(start_ids)
@@ -77,7 +76,7 @@ def greedy_decode(step, state, start_ids, max_len, eos_id=None, skip_ids=None):
     out = []
     for _ in range(max_len):
         scores, state = step(ids, state)
-        ids = _mask_ids(scores, skip_ids).argmax(axis=-1)
+        ids = choose(scores)
         if eos_id is not None:
             ids = xp.where(finished, eos_id, ids)
             finished |= ids == eos_id
@@ -85,6 +84,18 @@ def greedy_decode(step, state, start_ids, max_len, eos_id=None, skip_ids=None):
         if eos_id is not None and bool(finished.all()):
             break
     return _pad(xp.stack(out, axis=1), max_len, eos_id)
+
+
+def greedy_decode(step, state, start_ids, max_len, eos_id=None, skip_ids=None):
+    """Pick the highest-scoring token at every step.
+
+    start_ids: (N,) the first input token of each sequence. After ``eos_id`` a sequence
+    keeps emitting ``eos_id`` (and decoding stops once all have). Returns ids (N, max_len).
+    """
+    return _decode(
+        step, state, start_ids, max_len, eos_id,
+        lambda scores: _mask_ids(scores, skip_ids).argmax(axis=-1),
+    )  # fmt: skip
 
 
 def sample_decode(
@@ -97,15 +108,11 @@ def sample_decode(
     Draws come from the array module's global generator (seed with ``zeronlp.seed``).
     Returns ids (N, max_len).
     """
-    _check_max_len(max_len)
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    xp = get_array_module(start_ids)
-    ids = _as_ids(start_ids, xp)
-    finished = xp.zeros(ids.shape, dtype=bool)
-    out = []
-    for _ in range(max_len):
-        scores, state = step(ids, state)
+
+    def choose(scores):
+        xp = get_array_module(scores)
         logits = _mask_ids(scores, skip_ids) / temperature
         if top_k is not None and top_k < logits.shape[-1]:
             kth = xp.partition(logits, -top_k, axis=-1)[:, -top_k][:, None]
@@ -113,14 +120,9 @@ def sample_decode(
         # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits),
         # for every row at once
         gumbel = -xp.log(-xp.log(xp.random.random_sample(logits.shape) + 1e-20) + 1e-20)
-        ids = (logits + gumbel.astype(logits.dtype, copy=False)).argmax(axis=-1)
-        if eos_id is not None:
-            ids = xp.where(finished, eos_id, ids)
-            finished |= ids == eos_id
-        out.append(ids)
-        if eos_id is not None and bool(finished.all()):
-            break
-    return _pad(xp.stack(out, axis=1), max_len, eos_id)
+        return (logits + gumbel.astype(logits.dtype, copy=False)).argmax(axis=-1)
+
+    return _decode(step, state, start_ids, max_len, eos_id, choose)
 
 
 def _pad(ids, max_len, eos_id):
