@@ -87,6 +87,28 @@ class _Loop:
     def _where(self, iters):
         return f" at epoch {self.current_epoch + 1}, iteration {iters + 1}"
 
+    def _run(
+        self, max_epoch, max_iters, epoch_batches, max_grad, eval_interval, eval_fn, verbose, record
+    ):
+        """The loop both trainers share: ``epoch_batches()`` yields one epoch's
+        (batch_x, batch_t); every ``eval_interval`` iterations ``record(mean loss)`` stores
+        the running figure and returns what the progress bar shows."""
+        self.eval_interval = eval_interval
+        total_loss, loss_count = 0.0, 0
+        with self._bar(max_epoch * max_iters, verbose) as bar:
+            for _ in range(max_epoch):
+                for iters, (batch_x, batch_t) in enumerate(epoch_batches()):
+                    total_loss += train_step(
+                        self.model, self.optimizer, batch_x, batch_t, max_grad, self._where(iters)
+                    )
+                    loss_count += 1
+                    if eval_interval is not None and iters % eval_interval == 0:
+                        shown = record(total_loss / loss_count)
+                        total_loss, loss_count = 0.0, 0
+                        bar.set_postfix(epoch=self.current_epoch + 1, **shown)
+                    bar.update(1)
+                self._end_epoch(eval_fn, bar)
+
 
 def _fmt(v):
     return f"{v:.4g}" if isinstance(v, float) else v
@@ -123,26 +145,22 @@ class Trainer(_Loop):
         if len(t) != data_size:
             raise ValueError(f"x has {data_size} examples but t has {len(t)}")
         max_iters = max(data_size // batch_size, 1)
-        self.eval_interval = eval_interval
-        total_loss, loss_count = 0.0, 0
-        with self._bar(max_epoch * max_iters, verbose) as bar:
-            for _ in range(max_epoch):
-                idx = np.random.permutation(data_size)
-                x, t = x[idx], t[idx]
-                for iters in range(max_iters):
-                    batch = slice(iters * batch_size, (iters + 1) * batch_size)
-                    total_loss += train_step(
-                        self.model, self.optimizer, x[batch], t[batch], max_grad, self._where(iters)
-                    )
-                    loss_count += 1
-                    if eval_interval is not None and iters % eval_interval == 0:
-                        self.loss_list.append(float(total_loss / loss_count))
-                        total_loss, loss_count = 0.0, 0
-                        bar.set_postfix(
-                            epoch=self.current_epoch + 1, loss=f"{self.loss_list[-1]:.3f}"
-                        )
-                    bar.update(1)
-                self._end_epoch(eval_fn, bar)
+
+        def epoch_batches():
+            nonlocal x, t
+            idx = np.random.permutation(data_size)
+            x, t = x[idx], t[idx]
+            for iters in range(max_iters):
+                batch = slice(iters * batch_size, (iters + 1) * batch_size)
+                yield x[batch], t[batch]
+
+        def record(loss):
+            self.loss_list.append(float(loss))
+            return {"loss": f"{loss:.3f}"}
+
+        self._run(
+            max_epoch, max_iters, epoch_batches, max_grad, eval_interval, eval_fn, verbose, record
+        )
         return self.loss_list
 
     def plot(self, path, ylim=None):
@@ -200,23 +218,19 @@ class RnnlmTrainer(_Loop):
             )
         self.time_idx = 0  # the streams start again from their offsets, and so does the state
         self.model.reset_state()
-        self.eval_interval = eval_interval
-        total_loss, loss_count = 0.0, 0
-        with self._bar(max_epoch * max_iters, verbose) as bar:
-            for _ in range(max_epoch):
-                for iters in range(max_iters):
-                    batch_x, batch_t = self.get_batch(xs, ts, batch_size, time_size)
-                    total_loss += train_step(
-                        self.model, self.optimizer, batch_x, batch_t, max_grad, self._where(iters)
-                    )
-                    loss_count += 1
-                    if eval_interval is not None and iters % eval_interval == 0:
-                        ppl = math.exp(total_loss / loss_count)
-                        self.ppl_list.append(ppl)
-                        total_loss, loss_count = 0.0, 0
-                        bar.set_postfix(epoch=self.current_epoch + 1, ppl=f"{ppl:.2f}")
-                    bar.update(1)
-                self._end_epoch(eval_fn, bar)
+
+        def epoch_batches():
+            for _ in range(max_iters):
+                yield self.get_batch(xs, ts, batch_size, time_size)
+
+        def record(loss):
+            ppl = math.exp(loss)
+            self.ppl_list.append(ppl)
+            return {"ppl": f"{ppl:.2f}"}
+
+        self._run(
+            max_epoch, max_iters, epoch_batches, max_grad, eval_interval, eval_fn, verbose, record
+        )
         return self.ppl_list
 
     def plot(self, path, ylim=None):
