@@ -605,6 +605,43 @@ def test_softmax_loss_float32_near_exp_limits(top):
     np.testing.assert_allclose(dxs, dref, atol=1e-6)
 
 
+@pytest.mark.parametrize("top", [0.0, 100.0])  # the unshifted and the max-shifted path
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "read-only"])
+def test_softmax_loss_in_place_same_result_and_input_rules(top, layout):
+    """in_place=True gives the default's loss and gradient; only it may overwrite xs, and
+    only when xs is a writeable array that reshape does not copy."""
+    rng = np.random.default_rng(1)
+    base = (rng.standard_normal((3, 4, 7)) + top).astype(np.float32)
+    ts = rng.integers(-1, 7, size=(3, 4))
+    ts[0, 0] = 2
+    ref = TimeSoftmaxWithLoss()
+    expected = ref.forward(base.copy(), ts)
+    dref = ref.backward()
+
+    def scores():
+        if layout == "transposed":  # (N, T, V) view whose reshape must copy
+            return np.ascontiguousarray(base.transpose(1, 0, 2)).transpose(1, 0, 2)
+        xs = base.copy()
+        xs.flags.writeable = layout != "read-only"
+        return xs
+
+    xs = scores()
+    default = TimeSoftmaxWithLoss()
+    assert default.forward(xs, ts) == expected
+    np.testing.assert_array_equal(default.backward(), dref)
+    np.testing.assert_array_equal(xs, base)  # the default never writes into xs
+
+    xs = scores()
+    layer = TimeSoftmaxWithLoss(in_place=True)
+    assert layer.forward(xs, ts) == expected
+    dxs = layer.backward()
+    np.testing.assert_array_equal(dxs, dref)
+    if layout == "contiguous":
+        assert np.shares_memory(dxs, xs)  # the gradient was built in the scores
+    else:
+        np.testing.assert_array_equal(xs, base)
+
+
 def test_softmax_loss_backward_twice_is_an_error():
     layer = TimeSoftmaxWithLoss()
     layer.forward(np.zeros((1, 2, 3)), np.array([[0, 1]]))

@@ -163,7 +163,7 @@ class SimpleRnnlm(LanguageModel):
             ),
             TimeAffine(randn(H, V, scale=1 / math.sqrt(H)), zeros(V)),
         ]
-        self.loss_layer = TimeSoftmaxWithLoss()
+        self.loss_layer = TimeSoftmaxWithLoss(in_place=True)
         self.rnn_layer = self.layers[1]
         self.recurrent_layers = [self.rnn_layer]
         self._collect_params()
@@ -183,7 +183,7 @@ class Rnnlm(LanguageModel):
             lstm(D, H, stateful=True),
             TimeAffine(randn(H, V, scale=1 / math.sqrt(H)), zeros(V)),
         ]
-        self.loss_layer = TimeSoftmaxWithLoss()
+        self.loss_layer = TimeSoftmaxWithLoss(in_place=True)
         self.lstm_layer = self.layers[1]
         self.recurrent_layers = [self.lstm_layer]
         self._collect_params()
@@ -214,7 +214,7 @@ class BetterRnnlm(LanguageModel):
             TimeDropout(dropout_ratio),
             TimeAffine(embed_W.T, zeros(V)),
         ]
-        self.loss_layer = TimeSoftmaxWithLoss()
+        self.loss_layer = TimeSoftmaxWithLoss(in_place=True)
         self.lstm_layers = [self.layers[2], self.layers[4]]
         self.drop_layers = [self.layers[1], self.layers[3], self.layers[5]]
         self.recurrent_layers = self.lstm_layers

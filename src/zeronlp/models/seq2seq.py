@@ -94,7 +94,7 @@ class Seq2seq(BaseModel):
         self._finish_init()
 
     def _finish_init(self):
-        self.softmax = TimeSoftmaxWithLoss()
+        self.softmax = TimeSoftmaxWithLoss(in_place=True)
         self.params = self.encoder.params + self.decoder.params
         self.grads = self.encoder.grads + self.decoder.grads
 

@@ -303,7 +303,7 @@ class TransformerLM(LanguageModel):
         )
         self.final_norm = _ln(D) if norm_first else None
         self.affine = TimeAffine(randn(D, vocab_size, scale=1 / math.sqrt(D)), zeros(vocab_size))
-        self.loss_layer = TimeSoftmaxWithLoss()
+        self.loss_layer = TimeSoftmaxWithLoss(in_place=True)
         norm = [self.final_norm] if norm_first else []
         self.layers = [self.embedding, *self.blocks, *norm, self.affine]
         self.recurrent_layers = []
