@@ -11,9 +11,11 @@ How the Time layers are fast (DESIGN.md's speed rules): the only Python loop run
 time steps. Before the loop, the input projection of all steps is one
 ``(N*T, D) @ (D, 4H)`` matmul; in the loop each step adds ``h @ Wh`` and applies the gate
 nonlinearities in place, in preallocated buffers. In backward the per-step gate gradients
-are written into one ``(N, T, 4H)`` array, and after the loop ``dWx``, ``dWh``, ``dxs`` are
-one matmul each and ``db`` one sum. The step layers (``RNN``, ``LSTM``, ``GRU``) and the
-Time layers share the same module-level step functions, so the math exists once.
+are written into one ``(T, N, 4H)`` array, and after the loop ``dWx``, ``dWh``, ``dxs`` are
+one matmul each and ``db`` one sum. Inside, the recurrent layers keep everything time-major
+(``(T, N, ...)``) so that each step works on contiguous blocks (see ``_TimeRecurrent``).
+The step layers (``RNN``, ``LSTM``, ``GRU``) and the Time layers share the same module-level
+step functions, so the math exists once.
 
 Every layer computes in the dtype of its weights: float inputs of another float dtype are
 cast to it, so a float32 model stays float32 end to end and gradient checks run in float64.
@@ -288,7 +290,15 @@ class RNN:
 
 
 class _TimeRecurrent:
-    """What TimeRNN, TimeLSTM and TimeGRU share: weights, input checks and the state."""
+    """What TimeRNN, TimeLSTM and TimeGRU share: weights, input checks and the state.
+
+    Inside, the layers work time-major: inputs, gates, states and their gradients are
+    (T, N, ...) arrays, so that each step's slice ``[t]`` is one contiguous (N, ...) block.
+    NumPy runs an elementwise op on a contiguous (20, 100) block about five times faster
+    than on the strided ``[:, t]`` slice of an (N, T, H) array (0.5 against 2.6 us), and the
+    gate math of a step is about fifteen such ops. The (N, T, ...) arrays the layers take
+    and return are converted once per call (one copy each way).
+    """
 
     name = "TimeRecurrent"
     gates = 1
@@ -305,7 +315,8 @@ class _TimeRecurrent:
         self.cache = None
 
     def _inputs(self, xs):
-        """xs as a float (N, T, D) array of the weights' dtype, and its (N*T, D) view."""
+        """xs as a float (N, T, D) array of the weights' dtype, and a time-major (T*N, D)
+        copy of it."""
         Wx, Wh, _ = self.params
         xp = get_array_module(Wx)
         xs = _as_float(xs, Wx.dtype, xp, f"{self.name} xs")
@@ -313,14 +324,24 @@ class _TimeRecurrent:
         N, T, D = xs.shape
         if N == 0 or T == 0:
             raise ValueError(f"{self.name} got an empty batch of shape {tuple(xs.shape)}")
-        return xs, xs.reshape(N * T, D)
+        return xs, xp.ascontiguousarray(xs.transpose(1, 0, 2)).reshape(T * N, D)
 
     def _projection(self, xs2, N, T):
-        """All steps' input projection xs @ Wx + b in one matmul: (N, T, gates*H)."""
+        """All steps' input projection xs @ Wx + b in one matmul: (T, N, gates*H)."""
         Wx, _, b = self.params
         a = xs2 @ Wx
         a += b
-        return a.reshape(N, T, Wx.shape[1])
+        return a.reshape(T, N, Wx.shape[1])
+
+    @staticmethod
+    def _batch_major(a):
+        """A time-major (T, N, K) array as a new C-contiguous (N, T, K) array."""
+        return get_array_module(a).ascontiguousarray(a.transpose(1, 0, 2))
+
+    def _input_grads(self, da2, N, T):
+        """dxs (N, T, D) from the time-major (T*N, gates*H) pre-activation gradients."""
+        Wx = self.params[0]
+        return self._batch_major((da2 @ Wx.T).reshape(T, N, Wx.shape[0]))
 
     def _cache(self):
         if self.cache is None:
@@ -328,15 +349,18 @@ class _TimeRecurrent:
         return self.cache
 
     def _dhs(self, dhs, N, T, H):
+        """dhs (N, T, H), checked, as a time-major (T, N, H) copy."""
         Wx = self.params[0]
         dhs = _as_float(dhs, Wx.dtype, get_array_module(Wx), f"{self.name} dhs")
         _check_shape(dhs, (N, T, H), f"{self.name} dhs")
-        return dhs
+        return self._batch_major(dhs)
 
     def _weight_grads(self, xs2, hprev2, da):
-        """dWx, dWh (for the blocks that multiply h_prev) and db, one matmul each."""
-        N, T, G = da.shape
-        da2 = da.reshape(N * T, G)
+        """dWx, dWh (for the blocks that multiply h_prev) and db, one matmul each.
+
+        xs2, hprev2: (T*N, D), (T*N, H); da: (T, N, G). Returns da as (T*N, G)."""
+        T, N, G = da.shape
+        da2 = da.reshape(T * N, G)
         xp = get_array_module(da)
         xp.matmul(xs2.T, da2, out=self.grads[0])
         xp.matmul(hprev2.T, da2, out=self.grads[1])
@@ -344,12 +368,13 @@ class _TimeRecurrent:
         return da2
 
     def _prev_states(self, h0, hs):
-        """(N*T, H) stack of the states each step started from: h0, h_1, ..., h_{T-1}."""
-        N, T, H = hs.shape
+        """(T*N, H) stack of the states each step started from: h0, h_1, ..., h_{T-1}
+        (hs: the time-major (T, N, H) states)."""
+        T, N, H = hs.shape
         prev = get_array_module(hs).empty_like(hs)
-        prev[:, 0] = h0
-        prev[:, 1:] = hs[:, :-1]
-        return prev.reshape(N * T, H)
+        prev[0] = h0
+        prev[1:] = hs[:-1]
+        return prev.reshape(T * N, H)
 
     def set_state(self, h):
         """Start the next forward from h (N, H); used only when ``stateful`` (the book's)."""
@@ -382,33 +407,33 @@ class TimeRNN(_TimeRecurrent):
         if not self.stateful:
             self.h = None
         h0 = _initial_state(self.h, N, H, Wx.dtype, xp, f"{self.name} state h")
-        hs = self._projection(xs2, N, T)  # becomes the outputs, in place
+        hs = self._projection(xs2, N, T)  # becomes the states, in place
         tmp = xp.empty((N, H), dtype=Wx.dtype)
         h = h0
         for t in range(T):
-            a = hs[:, t]
+            a = hs[t]
             a += xp.matmul(h, Wh, out=tmp)
             h = self.activation(a)
         self.h = h.copy()
         self.cache = (xs2, h0, hs)
-        return hs
+        return self._batch_major(hs)
 
     def backward(self, dhs):
         Wx, Wh, _ = self.params
         xp = get_array_module(Wx)
         xs2, h0, hs = self._cache()
-        N, T, H = hs.shape
+        T, N, H = hs.shape
         dhs = self._dhs(dhs, N, T, H)
         da = xp.empty_like(hs)
         dh = xp.zeros((N, H), dtype=Wx.dtype)
         WhT = _transposed(Wh)
         for t in range(T - 1, -1, -1):
-            dh += dhs[:, t]
-            self.activation_backward(dh, hs[:, t], da[:, t])
-            xp.matmul(da[:, t], WhT, out=dh)
+            dh += dhs[t]
+            self.activation_backward(dh, hs[t], da[t])
+            xp.matmul(da[t], WhT, out=dh)
         da2 = self._weight_grads(xs2, self._prev_states(h0, hs), da)
         self.dh = dh
-        return (da2 @ Wx.T).reshape(N, T, Wx.shape[0])
+        return self._input_grads(da2, N, T)
 
 
 # ---------------------------------------------------------------- LSTM
@@ -496,23 +521,23 @@ class TimeLSTM(_TimeRecurrent):
         h0 = _initial_state(self.h, N, H, Wx.dtype, xp, "TimeLSTM state h")
         c0 = _initial_state(self.c, N, H, Wx.dtype, xp, "TimeLSTM state c")
         gates = self._projection(xs2, N, T)  # pre-activations, then gate values in place
-        hs, cs, tcs = (xp.empty((N, T, H), dtype=Wx.dtype) for _ in range(3))
+        hs, cs, tcs = (xp.empty((T, N, H), dtype=Wx.dtype) for _ in range(3))
         tmp = xp.empty((N, 4 * H), dtype=Wx.dtype)
         h, c = h0, c0
         for t in range(T):
-            a = gates[:, t]
+            a = gates[t]
             a += xp.matmul(h, Wh, out=tmp)
-            _lstm_step_forward(a, c, cs[:, t], tcs[:, t], hs[:, t])
-            h, c = hs[:, t], cs[:, t]
+            _lstm_step_forward(a, c, cs[t], tcs[t], hs[t])
+            h, c = hs[t], cs[t]
         self.h, self.c = h.copy(), c.copy()
         self.cache = (xs2, h0, c0, gates, hs, cs, tcs)
-        return hs
+        return self._batch_major(hs)
 
     def backward(self, dhs):
         Wx, Wh, _ = self.params
         xp = get_array_module(Wx)
         xs2, h0, c0, gates, hs, cs, tcs = self._cache()
-        N, T, H = hs.shape
+        T, N, H = hs.shape
         dhs = self._dhs(dhs, N, T, H)
         da = xp.empty_like(gates)
         scratch = xp.empty((N, 4 * H), dtype=Wx.dtype)
@@ -520,13 +545,13 @@ class TimeLSTM(_TimeRecurrent):
         dc = None
         WhT = _transposed(Wh)
         for t in range(T - 1, -1, -1):
-            dh += dhs[:, t]
-            c_prev = cs[:, t - 1] if t > 0 else c0
-            dc = _lstm_step_backward(dh, dc, gates[:, t], c_prev, tcs[:, t], da[:, t], scratch)
-            xp.matmul(da[:, t], WhT, out=dh)
+            dh += dhs[t]
+            c_prev = cs[t - 1] if t > 0 else c0
+            dc = _lstm_step_backward(dh, dc, gates[t], c_prev, tcs[t], da[t], scratch)
+            xp.matmul(da[t], WhT, out=dh)
         da2 = self._weight_grads(xs2, self._prev_states(h0, hs), da)
         self.dh, self.dc = dh, dc
-        return (da2 @ Wx.T).reshape(N, T, Wx.shape[0])
+        return self._input_grads(da2, N, T)
 
     def set_state(self, h, c=None):
         """Start the next forward from h and c (N, H) (c None: zeros); needs ``stateful``."""
@@ -639,36 +664,36 @@ class TimeGRU(_TimeRecurrent):
             self.h = None
         h0 = _initial_state(self.h, N, H, Wx.dtype, xp, "TimeGRU state h")
         gates = self._projection(xs2, N, T)
-        hs, rhs = xp.empty((N, T, H), dtype=Wx.dtype), xp.empty((N, T, H), dtype=Wx.dtype)
+        hs, rhs = xp.empty((T, N, H), dtype=Wx.dtype), xp.empty((T, N, H), dtype=Wx.dtype)
         h = h0
         for t in range(T):
-            _gru_step_forward(gates[:, t], h, Wh, rhs[:, t], hs[:, t])
-            h = hs[:, t]
+            _gru_step_forward(gates[t], h, Wh, rhs[t], hs[t])
+            h = hs[t]
         self.h = h.copy()
         self.cache = (xs2, h0, gates, hs, rhs)
-        return hs
+        return self._batch_major(hs)
 
     def backward(self, dhs):
         Wx, Wh, _ = self.params
         xp = get_array_module(Wx)
         xs2, h0, gates, hs, rhs = self._cache()
-        N, T, H = hs.shape
+        T, N, H = hs.shape
         dhs = self._dhs(dhs, N, T, H)
         da = xp.empty_like(gates)
         dh = xp.zeros((N, H), dtype=Wx.dtype)
         WhT = _transposed(Wh)
         for t in range(T - 1, -1, -1):
-            dh += dhs[:, t]
-            h_prev = hs[:, t - 1] if t > 0 else h0
-            dh = _gru_step_backward(dh, gates[:, t], h_prev, WhT, da[:, t])
-        da2 = da.reshape(N * T, 3 * H)
+            dh += dhs[t]
+            h_prev = hs[t - 1] if t > 0 else h0
+            dh = _gru_step_backward(dh, gates[t], h_prev, WhT, da[t])
+        da2 = da.reshape(T * N, 3 * H)
         xp.matmul(xs2.T, da2, out=self.grads[0])
         # the z and r blocks multiply h_prev, the h~ block multiplies r * h_prev
         self.grads[1][:, : 2 * H] = self._prev_states(h0, hs).T @ da2[:, : 2 * H]
-        self.grads[1][:, 2 * H :] = rhs.reshape(N * T, H).T @ da2[:, 2 * H :]
+        self.grads[1][:, 2 * H :] = rhs.reshape(T * N, H).T @ da2[:, 2 * H :]
         da2.sum(axis=0, out=self.grads[2])
         self.dh = dh
-        return (da2 @ Wx.T).reshape(N, T, Wx.shape[0])
+        return self._input_grads(da2, N, T)
 
 
 # ---------------------------------------------------------------- bidirectional LSTM
@@ -702,7 +727,7 @@ class TimeBiLSTM:
 
     def backward(self, dhs):
         H = self.forward_lstm.params[1].shape[0]
-        N, T = self.forward_lstm.cache[4].shape[:2]
+        T, N = self.forward_lstm.cache[4].shape[:2]  # the time-major states (T, N, H)
         Wx = self.params[0]
         dhs = _as_float(dhs, Wx.dtype, get_array_module(Wx), "TimeBiLSTM dhs")
         _check_shape(dhs, (N, T, 2 * H), "TimeBiLSTM dhs")
