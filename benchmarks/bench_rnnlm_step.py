@@ -3,18 +3,26 @@
     python benchmarks/bench_rnnlm_step.py [--threads 2] [--rounds 5] [--reps 20]
     python benchmarks/bench_rnnlm_step.py --profile   # zeronlp's time, layer by layer
 
-V=10000, D=H=100, N=20, T=35, float32: TimeEmbedding -> TimeLSTM (stateful) -> TimeAffine
--> TimeSoftmaxWithLoss, backward, SGD update; PyTorch: nn.Embedding -> nn.LSTM ->
-nn.Linear -> F.cross_entropy, backward, torch.optim.SGD (state carried over, detached, as
-the book's truncated BPTT). Both sides run in separate processes with the same thread
-count, alternating A B A B (see bench_time_lstm.py). Printed: median time per step,
-tokens/s (N*T per step) and the throughput ratio zeronlp / PyTorch. Goal: >= 1.5.
+V=10000, D=H=100, N=20, T=35, float32, one iteration of `zeronlp train ptb --model rnnlm`:
+the next batch of the truncated-BPTT streams (``RnnlmTrainer.get_batch``) through a
+random corpus of the PTB training split's length, then ``zeronlp.models.Rnnlm``
+(TimeEmbedding -> TimeLSTM (stateful) -> TimeAffine -> TimeSoftmaxWithLoss) forward and
+backward, clip_grads(0.25) and SGD(lr 20), i.e. ``zeronlp.training.train_step``. Against
+the same iteration in PyTorch (nn.Embedding -> nn.LSTM
+-> nn.Linear -> F.cross_entropy, backward, clip_grad_norm_, torch.optim.SGD; state carried
+over, detached, as the book's truncated BPTT) and in the book's code (book_rnnlm.py, with
+the book's get_batch). The
+sides run in separate processes with the same thread count, alternating A B C A B C (see
+bench_time_lstm.py). Printed: median time per step, tokens/s (N*T per step), the
+throughput ratios zeronlp / PyTorch (goal >= 1.5) and zeronlp / the book's code, and the
+time of one PTB training epoch (1,327 steps) that each step time implies.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -22,55 +30,75 @@ from pathlib import Path
 from bench_time_lstm import compare, report, thread_env, time_reps
 
 V, D, H, N, T = 10000, 100, 100, 20, 35
-LR = 0.1
+LR, MAX_GRAD = 20.0, 0.25  # the book's ch. 6 settings
+EPOCH_TOKENS = 929589  # the PTB training split
+EPOCH_STEPS = EPOCH_TOKENS // (N * T)  # iterations in one epoch
 
 
 def batches(rng, count=8):
-    """Random id batches (inputs, targets), the same on both sides."""
+    """Random id batches (inputs, targets) for the profile."""
     ids = rng.integers(0, V, size=(count, N, T + 1))
     return [(b[:, :-1], b[:, 1:]) for b in ids]
 
 
-def numpy_model():
-    """The zeronlp model, its optimizer and data: (layers, loss_layer, params, grads, opt, data)."""
+def corpus():
+    """A random corpus of the PTB training split's length: (ids, next ids), every side's."""
     import numpy as np
 
-    from zeronlp.optimizers import SGD
-    from zeronlp.time_layers import (
-        TimeAffine,
-        TimeEmbedding,
-        TimeLSTM,
-        TimeSoftmaxWithLoss,
-    )
+    ids = np.random.default_rng(0).integers(0, V, size=EPOCH_TOKENS + 1)
+    return ids[:-1], ids[1:]
 
-    rng = np.random.default_rng(0)
-    f = np.float32
-    embed = TimeEmbedding((rng.standard_normal((V, D)) / 100).astype(f))
-    lstm = TimeLSTM(
-        (rng.standard_normal((D, 4 * H)) / np.sqrt(D)).astype(f),
-        (rng.standard_normal((H, 4 * H)) / np.sqrt(H)).astype(f),
-        np.zeros(4 * H, dtype=f),
-        stateful=True,
-    )
-    affine = TimeAffine((rng.standard_normal((H, V)) / np.sqrt(H)).astype(f), np.zeros(V, dtype=f))
-    loss_layer = TimeSoftmaxWithLoss()
-    layers = [embed, lstm, affine]
-    params = [p for layer in layers for p in layer.params]
-    grads = [g for layer in layers for g in layer.grads]
-    opt = SGD(LR)
-    return (embed, lstm, affine), loss_layer, params, grads, opt, batches(rng)
+
+def numpy_model():
+    """The zeronlp Rnnlm's layers and data: (layers, loss_layer, params, grads, opt, data)."""
+    import numpy as np
+
+    from zeronlp import backend
+    from zeronlp.models import Rnnlm
+    from zeronlp.optimizers import SGD
+
+    backend.seed(0)
+    model = Rnnlm(V, D, H)
+    data = batches(np.random.default_rng(0))
+    return model.layers, model.loss_layer, model.params, model.grads, SGD(LR), data
 
 
 def worker_numpy(reps, warmup):
-    (embed, lstm, affine), loss_layer, params, grads, opt, data = numpy_model()
-    it = iter(range(10**9))
+
+    from zeronlp import backend
+    from zeronlp.models import Rnnlm
+    from zeronlp.optimizers import SGD
+    from zeronlp.training import RnnlmTrainer, train_step
+
+    backend.seed(0)
+    model = Rnnlm(V, D, H)
+    opt = SGD(LR)
+    trainer = RnnlmTrainer(model, opt)
+    trainer.time_idx = 0
+    xs, ts = corpus()
 
     def step():
-        xs, ts = data[next(it) % len(data)]
-        out = affine.forward(lstm.forward(embed.forward(xs)))
-        loss_layer.forward(out, ts)
-        embed.backward(lstm.backward(affine.backward(loss_layer.backward())))
-        opt.update(params, grads)
+        batch_x, batch_t = trainer.get_batch(xs, ts, N, T)
+        train_step(model, opt, batch_x, batch_t, max_grad=MAX_GRAD)
+
+    return time_reps(step, reps, warmup)
+
+
+def worker_book(reps, warmup):
+    import numpy as np
+    from book_rnnlm import SGD, BatchReader, Rnnlm, clip_grads
+
+    model = Rnnlm(V, D, H, np.random.default_rng(0))
+    opt = SGD(LR)
+    reader = BatchReader()
+    xs, ts = corpus()
+
+    def step():  # the book's RnnlmTrainer.fit body (remove_duplicate merges nothing here)
+        batch_x, batch_t = reader.get_batch(xs, ts, N, T)
+        model.forward(batch_x, batch_t)
+        model.backward()
+        clip_grads(model.grads, MAX_GRAD)
+        opt.update(model.params, model.grads)
 
     return time_reps(step, reps, warmup)
 
@@ -82,9 +110,11 @@ def profile(reps):
 
     import numpy as np
 
+    from zeronlp.optimizers import clip_grads
+
     (embed, lstm, affine), loss_layer, params, grads, opt, data = numpy_model()
     names = ["embed fwd", "lstm fwd", "affine fwd", "loss fwd", "loss bwd", "affine bwd"]
-    names += ["lstm bwd", "embed bwd", "sgd update"]
+    names += ["lstm bwd", "embed bwd", "clip + sgd"]
     rows = []
     for i in range(reps + 2):
         xs, ts = data[i % len(data)]
@@ -105,6 +135,7 @@ def profile(reps):
         t.append(time.perf_counter())
         embed.backward(d)
         t.append(time.perf_counter())
+        clip_grads(grads, MAX_GRAD)
         opt.update(params, grads)
         t.append(time.perf_counter())
         if i >= 2:
@@ -142,7 +173,6 @@ def profile(reps):
 
 
 def worker_torch(reps, warmup, threads):
-    import numpy as np
     import torch
     import torch.nn.functional as F
 
@@ -153,19 +183,20 @@ def worker_torch(reps, warmup, threads):
     linear = torch.nn.Linear(H, V)
     params = [*embed.parameters(), *lstm.parameters(), *linear.parameters()]
     opt = torch.optim.SGD(params, lr=LR)
-    data = [
-        (torch.from_numpy(x), torch.from_numpy(t)) for x, t in batches(np.random.default_rng(0))
-    ]
+    xs_all, ts_all = (torch.from_numpy(a) for a in corpus())
+    offsets = torch.arange(N)[:, None] * (EPOCH_TOKENS // N)
     state = {"hc": None, "i": 0}
 
     def step():
-        xs, ts = data[state["i"] % len(data)]
-        state["i"] += 1
+        idx = (offsets + state["i"] + torch.arange(T)) % EPOCH_TOKENS  # the same streams
+        state["i"] += T
+        xs, ts = xs_all[idx], ts_all[idx]
         opt.zero_grad()
         out, (h, c) = lstm(embed(xs), state["hc"])
         state["hc"] = (h.detach(), c.detach())
         loss = F.cross_entropy(linear(out).reshape(N * T, V), ts.reshape(N * T))
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, MAX_GRAD)
         opt.step()
         loss.item()  # the zeronlp side returns the loss as a Python float too
 
@@ -178,7 +209,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--worker", choices=["zeronlp", "torch", "profile"])
+    ap.add_argument("--worker", choices=["zeronlp", "torch", "book", "profile"])
+    ap.add_argument("--no-book", action="store_true", help="skip the book's code (slow)")
     ap.add_argument("--profile", action="store_true", help="where zeronlp's time goes")
     args = ap.parse_args()
     if args.worker == "profile":
@@ -194,14 +226,21 @@ def main():
     if args.worker == "torch":
         print(json.dumps({"times": worker_torch(args.reps, args.warmup, args.threads)}))
         return
+    if args.worker == "book":
+        print(json.dumps({"times": worker_book(args.reps, args.warmup)}))
+        return
     print(
         f"Rnnlm training step, V={V} D={D} H={H} N={N} T={T} float32, "
         f"{args.threads} threads, {args.rounds} rounds x {args.reps} reps"
     )
-    results = compare(
-        Path(__file__), ["zeronlp", "torch"], args.threads, args.rounds, args.reps, args.warmup
-    )
+    impls = ["zeronlp", "torch"] + ([] if args.no_book else ["book"])
+    results = compare(Path(__file__), impls, args.threads, args.rounds, args.reps, args.warmup)
     report(results, unit_work=N * T, unit="tokens")
+    if "book" in results:
+        report({k: results[k] for k in ("zeronlp", "book")}, ref="book")
+    for k, v in results.items():
+        print(f"{k:>8}: one PTB epoch of {EPOCH_STEPS:,} steps at this rate: "
+              f"{statistics.median(v) * EPOCH_STEPS:.0f} s")  # fmt: skip
 
 
 if __name__ == "__main__":
