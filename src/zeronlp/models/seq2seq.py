@@ -6,8 +6,9 @@ the answer ts (N, Ta): it reads ts[:, :-1] and predicts ts[:, 1:] (the first ans
 character, '_' in the book's data, is the start symbol). ``generate`` decodes answers
 greedily (the book's), or by sampling or beam search.
 
-Initialisation and the order of ``params`` are the book's (encoder embedding and LSTM, then
-decoder embedding, LSTM and affine), so ``AttentionSeq2seq.pkl`` loads one to one.
+The order of ``params`` is the book's (encoder embedding and LSTM, then decoder embedding,
+LSTM and affine), so ``AttentionSeq2seq.pkl`` loads one to one. Initialisation is the
+book's except for the embeddings (see ``embedding``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,18 @@ from ..time_layers import TimeAffine, TimeEmbedding, TimeLSTM, TimeSoftmaxWithLo
 from ..training.decoding import beam_search, greedy_decode, sample_decode
 from .base import BaseModel
 from .rnnlm import lstm, randn, zeros
+
+
+def embedding(V, D):
+    """A TimeEmbedding (V, D) with std 1/sqrt(D), where the book draws std 0.01.
+
+    1/sqrt(D) is the book's own rule for its other weights (randn / sqrt(fan-in)). It
+    matters with Adam, which moves each weight by about lr (0.001) per step: embeddings that
+    start at 0.01 need hundreds of steps to grow to a useful size, while the encoder's states
+    barely depend on the input. On the date task with the book's settings the first epoch
+    then ends at 65-95% test accuracy (six runs) instead of ~0% (README, Results).
+    """
+    return TimeEmbedding(randn(V, D, scale=1 / math.sqrt(D)))
 
 
 def _params_of(layers):
@@ -38,7 +51,7 @@ class Encoder:
 
     def __init__(self, vocab_size, wordvec_size, hidden_size):
         V, D, H = vocab_size, wordvec_size, hidden_size
-        self.embed = TimeEmbedding(randn(V, D, scale=0.01))
+        self.embed = embedding(V, D)
         self.lstm = lstm(D, H, stateful=False)
         self.params, self.grads = _params_of([self.embed, self.lstm])
         self.hs = None
@@ -61,7 +74,7 @@ class Decoder:
 
     def __init__(self, vocab_size, wordvec_size, hidden_size):
         V, D, H = vocab_size, wordvec_size, hidden_size
-        self.embed = TimeEmbedding(randn(V, D, scale=0.01))
+        self.embed = embedding(V, D)
         self.lstm = lstm(D, H, stateful=True)
         self.affine = TimeAffine(randn(H, V, scale=1 / math.sqrt(H)), zeros(V))
         self.params, self.grads = _params_of([self.embed, self.lstm, self.affine])
@@ -149,7 +162,7 @@ class PeekyDecoder(Decoder):
 
     def __init__(self, vocab_size, wordvec_size, hidden_size):
         V, D, H = vocab_size, wordvec_size, hidden_size
-        self.embed = TimeEmbedding(randn(V, D, scale=0.01))
+        self.embed = embedding(V, D)
         self.lstm = TimeLSTM(
             randn(H + D, 4 * H, scale=1 / math.sqrt(H + D)),
             randn(H, 4 * H, scale=1 / math.sqrt(H)),
@@ -226,7 +239,7 @@ class AttentionDecoder:
 
     def __init__(self, vocab_size, wordvec_size, hidden_size):
         V, D, H = vocab_size, wordvec_size, hidden_size
-        self.embed = TimeEmbedding(randn(V, D, scale=0.01))
+        self.embed = embedding(V, D)
         self.lstm = lstm(D, H, stateful=True)
         self.attention = TimeAttention()
         self.affine = TimeAffine(randn(2 * H, V, scale=1 / math.sqrt(2 * H)), zeros(V))
