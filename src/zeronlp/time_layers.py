@@ -904,9 +904,9 @@ class TimeSoftmaxWithLoss:
     Passes over the (N*T, V) scores: row max, exp, row sum (a BLAS matrix-vector product)
     in forward (the max is subtracted before exp(), one more pass, only when a row's scores
     are large enough, |max| > 60 - log V, for exp() to overflow or underflow without it);
-    the loss needs only
-    the target scores, so no log-softmax array is formed. Backward scales exp() in place
-    into the gradient (one pass) and subtracts at the targets (N*T entries).
+    the loss needs only the target scores, so no log-softmax array is formed. Backward
+    scales exp() in place into the gradient (one pass) and subtracts at the targets (N*T
+    entries).
 
     ``in_place=True`` lets forward overwrite ``xs`` with exp(xs) (then the gradient is
     built in ``xs`` too, and backward returns a view of it) instead of allocating a second
