@@ -8,10 +8,9 @@ the next batch of the truncated-BPTT streams (``RnnlmTrainer.get_batch``) throug
 random corpus of the PTB training split's length, then ``zeronlp.models.Rnnlm``
 (TimeEmbedding -> TimeLSTM (stateful) -> TimeAffine -> TimeSoftmaxWithLoss) forward and
 backward, clip_grads(0.25) and SGD(lr 20), i.e. ``zeronlp.training.train_step``. Against
-the same iteration in PyTorch (nn.Embedding -> nn.LSTM
--> nn.Linear -> F.cross_entropy, backward, clip_grad_norm_, torch.optim.SGD; state carried
-over, detached, as the book's truncated BPTT) and in the book's code (book_rnnlm.py, with
-the book's get_batch). The
+the same iteration in PyTorch (nn.Embedding -> nn.LSTM -> nn.Linear -> F.cross_entropy,
+backward, clip_grad_norm_, torch.optim.SGD; state carried over, detached, as the book's
+truncated BPTT) and in the book's code (book_rnnlm.py, with the book's get_batch). The
 sides run in separate processes with the same thread count, alternating A B C A B C (see
 bench_time_lstm.py). Printed: median time per step, tokens/s (N*T per step), the
 throughput ratios zeronlp / PyTorch (goal >= 1.5) and zeronlp / the book's code, and the
@@ -64,7 +63,6 @@ def numpy_model():
 
 
 def worker_numpy(reps, warmup):
-
     from zeronlp import backend
     from zeronlp.models import Rnnlm
     from zeronlp.optimizers import SGD
