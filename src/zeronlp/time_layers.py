@@ -76,6 +76,13 @@ def _check_weights(layer, Wx, Wh, b, gates):
         )
 
 
+def _weights_and_grads(layer, Wx, Wh, b, gates):
+    """(params, grads) of a recurrent layer: the checked [Wx, Wh, b] and zero gradients."""
+    _check_weights(layer, Wx, Wh, b, gates)
+    xp = get_array_module(Wx)
+    return [Wx, Wh, b], [xp.zeros_like(Wx), xp.zeros_like(Wh), xp.zeros_like(b)]
+
+
 def _as_float(x, dtype, xp, what):
     """x as an array of the layer's float dtype; TypeError for non-float input."""
     x = xp.asarray(x)
@@ -244,31 +251,43 @@ def _gru_step_backward(dh, gates, h_prev, WhT, da_out):
 # ---------------------------------------------------------------- RNN
 
 
-class RNN:
+class _Step:
+    """What the one-step layers RNN, LSTM and GRU share: weights, gradients, input checks."""
+
+    name = "Step"
+    gates = 1
+
+    def __init__(self, Wx, Wh, b):
+        self.params, self.grads = _weights_and_grads(self.name, Wx, Wh, b, self.gates)
+        self.cache = None
+
+    def _step_inputs(self, x, h_prev):
+        """x (N, D) and h_prev (N, H), checked and cast to the weights' dtype."""
+        Wx, Wh, _ = self.params
+        xp = get_array_module(Wx)
+        x = _as_float(x, Wx.dtype, xp, f"{self.name} x")
+        _check_shape(x, (None, Wx.shape[0]), f"{self.name} x")
+        h_prev = _as_float(h_prev, Wx.dtype, xp, f"{self.name} h_prev")
+        _check_shape(h_prev, (x.shape[0], Wh.shape[0]), f"{self.name} h_prev")
+        return x, h_prev
+
+
+class RNN(_Step):
     """One tanh RNN step. Wx: (D, H), Wh: (H, H), b: (H,).
 
     forward(x (N, D), h_prev (N, H)) -> h_next (N, H) = tanh(h_prev @ Wh + x @ Wx + b).
     backward(dh_next (N, H)) -> (dx (N, D), dh_prev (N, H)).
     """
 
+    name = "RNN"
+    gates = 1
     # the nonlinearity, in place, and its backward given the output; a seam for tests
     activation = staticmethod(_tanh_)
     activation_backward = staticmethod(_tanh_backward)
 
-    def __init__(self, Wx, Wh, b):
-        _check_weights("RNN", Wx, Wh, b, 1)
-        self.params = [Wx, Wh, b]
-        xp = get_array_module(Wx)
-        self.grads = [xp.zeros_like(Wx), xp.zeros_like(Wh), xp.zeros_like(b)]
-        self.cache = None
-
     def forward(self, x, h_prev):
         Wx, Wh, b = self.params
-        xp = get_array_module(Wx)
-        x = _as_float(x, Wx.dtype, xp, "RNN x")
-        _check_shape(x, (None, Wx.shape[0]), "RNN x")
-        h_prev = _as_float(h_prev, Wx.dtype, xp, "RNN h_prev")
-        _check_shape(h_prev, (x.shape[0], Wh.shape[0]), "RNN h_prev")
+        x, h_prev = self._step_inputs(x, h_prev)
         a = x @ Wx
         a += h_prev @ Wh
         a += b
@@ -304,12 +323,9 @@ class _TimeRecurrent:
     gates = 1
 
     def __init__(self, Wx, Wh, b, stateful=False):
-        _check_weights(self.name, Wx, Wh, b, self.gates)
+        self.params, self.grads = _weights_and_grads(self.name, Wx, Wh, b, self.gates)
         if not isinstance(stateful, bool):
             raise TypeError(f"{self.name}: stateful must be True or False, got {stateful!r}")
-        self.params = [Wx, Wh, b]
-        xp = get_array_module(Wx)
-        self.grads = [xp.zeros_like(Wx), xp.zeros_like(Wh), xp.zeros_like(b)]
         self.h, self.dh = None, None
         self.stateful = stateful
         self.cache = None
@@ -439,29 +455,21 @@ class TimeRNN(_TimeRecurrent):
 # ---------------------------------------------------------------- LSTM
 
 
-class LSTM:
+class LSTM(_Step):
     """One LSTM step. Wx: (D, 4H), Wh: (H, 4H), b: (4H,), gate blocks f, g, i, o.
 
     forward(x (N, D), h_prev (N, H), c_prev (N, H)) -> (h_next, c_next), both (N, H).
     backward(dh_next, dc_next) -> (dx (N, D), dh_prev (N, H), dc_prev (N, H)).
     """
 
-    def __init__(self, Wx, Wh, b):
-        _check_weights("LSTM", Wx, Wh, b, 4)
-        self.params = [Wx, Wh, b]
-        xp = get_array_module(Wx)
-        self.grads = [xp.zeros_like(Wx), xp.zeros_like(Wh), xp.zeros_like(b)]
-        self.cache = None
+    name = "LSTM"
+    gates = 4
 
     def forward(self, x, h_prev, c_prev):
         Wx, Wh, b = self.params
         xp = get_array_module(Wx)
-        H = Wh.shape[0]
-        x = _as_float(x, Wx.dtype, xp, "LSTM x")
-        _check_shape(x, (None, Wx.shape[0]), "LSTM x")
-        N = x.shape[0]
-        h_prev = _as_float(h_prev, Wx.dtype, xp, "LSTM h_prev")
-        _check_shape(h_prev, (N, H), "LSTM h_prev")
+        x, h_prev = self._step_inputs(x, h_prev)
+        N, H = h_prev.shape
         c_prev = _as_float(c_prev, Wx.dtype, xp, "LSTM c_prev")
         _check_shape(c_prev, (N, H), "LSTM c_prev")
         a = x @ Wx
@@ -575,7 +583,7 @@ def _gru_bias(Wx, b):
     return b
 
 
-class GRU:
+class GRU(_Step):
     """One GRU step, the book's formulation. Wx: (D, 3H), Wh: (H, 3H), b: (3H,) (optional:
     the book's GRU has no bias; None gives a zero bias that is still trained), blocks z, r, h~:
 
@@ -593,13 +601,11 @@ class GRU:
     h = (1 - z) * n + z * h_prev. The two cannot be mapped onto each other weight for weight.
     """
 
+    name = "GRU"
+    gates = 3
+
     def __init__(self, Wx, Wh, b=None):
-        b = _gru_bias(Wx, b)
-        _check_weights("GRU", Wx, Wh, b, 3)
-        self.params = [Wx, Wh, b]
-        xp = get_array_module(Wx)
-        self.grads = [xp.zeros_like(Wx), xp.zeros_like(Wh), xp.zeros_like(b)]
-        self.cache = None
+        super().__init__(Wx, Wh, _gru_bias(Wx, b))
 
     @property
     def dWx(self):  # the book's GRU exposes its gradients under these names
@@ -612,10 +618,7 @@ class GRU:
     def forward(self, x, h_prev):
         Wx, Wh, b = self.params
         xp = get_array_module(Wx)
-        x = _as_float(x, Wx.dtype, xp, "GRU x")
-        _check_shape(x, (None, Wx.shape[0]), "GRU x")
-        h_prev = _as_float(h_prev, Wx.dtype, xp, "GRU h_prev")
-        _check_shape(h_prev, (x.shape[0], Wh.shape[0]), "GRU h_prev")
+        x, h_prev = self._step_inputs(x, h_prev)
         a = x @ Wx
         a += b
         rh, h_next = xp.empty_like(h_prev), xp.empty_like(h_prev)
