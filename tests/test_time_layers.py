@@ -642,6 +642,47 @@ def test_softmax_loss_in_place_same_result_and_input_rules(top, layout):
         np.testing.assert_array_equal(xs, base)
 
 
+@pytest.mark.parametrize("top", [0.0, 100.0])  # the unshifted and the max-shifted path
+@pytest.mark.parametrize("ignored", ["none", "some", "all"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("tied", [False, True])
+def test_affine_backward_factors_equals_the_built_gradient(top, ignored, dtype, tied):
+    """TimeAffine.backward_factors(*softmax.backward_factors(dout)) gives backward's dW,
+    db and dxs of the two layers, with repeated target ids, ignored targets and dout != 1."""
+    rng = np.random.default_rng(3)
+    N, T, D, V = 4, 5, 3, 6  # 20 targets over 6 ids: repeats for sure
+    E = rng.standard_normal((V, D)).astype(dtype)
+    W = E.T if tied else np.ascontiguousarray(E.T)  # tied: a transposed view, as BetterRnnlm
+    b = rng.standard_normal(V).astype(dtype) + top
+    xs = rng.standard_normal((N, T, D)).astype(dtype)
+    ts = rng.integers(0, V, size=(N, T))
+    if ignored == "some":
+        ts[0, :2] = -1
+    elif ignored == "all":
+        ts[:] = -1
+
+    def run(factored):
+        affine, loss = TimeAffine(W, b), TimeSoftmaxWithLoss(in_place=True)
+        value = loss.forward(affine.forward(xs), ts)
+        if factored:
+            dxs = affine.backward_factors(*loss.backward_factors(2.5))
+        else:
+            dxs = affine.backward(loss.backward(2.5))
+        return value, dxs, [g.copy() for g in affine.grads]
+
+    value, dxs, grads = run(factored=True)
+    ref_value, ref_dxs, ref_grads = run(factored=False)
+    assert value == ref_value
+    tol = 1e-12 if dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(dxs, ref_dxs, rtol=tol, atol=tol)
+    for g, ref in zip(grads, ref_grads, strict=True):
+        np.testing.assert_allclose(g, ref, rtol=tol, atol=tol)
+    if ignored == "all":
+        assert not dxs.any() and not any(g.any() for g in grads)
+    else:
+        assert np.abs(dxs).max() > 1e-3  # a real gradient, not an empty comparison
+
+
 def test_softmax_loss_backward_twice_is_an_error():
     layer = TimeSoftmaxWithLoss()
     layer.forward(np.zeros((1, 2, 3)), np.array([[0, 1]]))

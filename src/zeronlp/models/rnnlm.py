@@ -70,8 +70,10 @@ class LanguageModel(BaseModel):
         return self.loss_layer.forward(self.predict(xs), ts)
 
     def backward(self, dout=1):
-        dout = self.loss_layer.backward(dout)
-        for layer in reversed(self.layers):
+        # loss_layer.backward then the TimeAffine's backward, with the (N, T, V) score
+        # gradient passed as factors instead of built (TimeAffine.backward_factors)
+        dout = self.layers[-1].backward_factors(*self.loss_layer.backward_factors(dout))
+        for layer in reversed(self.layers[:-1]):
             dout = layer.backward(dout)
         return dout
 

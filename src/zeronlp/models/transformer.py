@@ -326,7 +326,7 @@ class TransformerLM(LanguageModel):
         return self.loss_layer.forward(self.predict(xs, train_flg), ts)
 
     def backward(self, dout=1):
-        dout = self.affine.backward(self.loss_layer.backward(dout))
+        dout = self.affine.backward_factors(*self.loss_layer.backward_factors(dout))
         if self.final_norm is not None:
             dout = self.final_norm.backward(dout)
         for block in reversed(self.blocks):
