@@ -42,6 +42,28 @@ def test_gradcheck_language_models(cls, rng):
     check(model, xs, ts, reset_state=True)
 
 
+class Doubling:
+    """A parameter-free last layer that is not a TimeAffine."""
+
+    params, grads = [], []
+
+    def forward(self, xs):
+        return xs * 2.0
+
+    def backward(self, dout):
+        return dout * 2.0
+
+
+def test_language_model_with_another_last_layer_takes_the_plain_backward(rng):
+    """LanguageModel.backward passes the softmax gradient as factors only to a TimeAffine;
+    a subclass ending in another layer still gets correct gradients."""
+    with default_float(np.float64):
+        model = scaled(Rnnlm(7, 3, 4), rng)
+    model.layers.append(Doubling())
+    xs, ts = rng.integers(0, 7, (2, 4)), rng.integers(0, 7, (2, 4))
+    check(model, xs, ts, reset_state=True)
+
+
 def test_gradcheck_better_rnnlm_with_dropout_and_tied_weights(rng):
     with default_float(np.float64):
         model = scaled(BetterRnnlm(6, 4, 4, dropout_ratio=0.3), rng)

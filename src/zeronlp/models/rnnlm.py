@@ -70,10 +70,15 @@ class LanguageModel(BaseModel):
         return self.loss_layer.forward(self.predict(xs), ts)
 
     def backward(self, dout=1):
-        # loss_layer.backward then the TimeAffine's backward, with the (N, T, V) score
-        # gradient passed as factors instead of built (TimeAffine.backward_factors)
-        dout = self.layers[-1].backward_factors(*self.loss_layer.backward_factors(dout))
-        for layer in reversed(self.layers[:-1]):
+        layers = self.layers
+        if isinstance(layers[-1], TimeAffine) and isinstance(self.loss_layer, TimeSoftmaxWithLoss):
+            # the loss's and the TimeAffine's backward, with the (N, T, V) score gradient
+            # passed as factors instead of built (TimeAffine.backward_factors)
+            dout = layers[-1].backward_factors(*self.loss_layer.backward_factors(dout))
+            layers = layers[:-1]
+        else:  # a subclass with other layers
+            dout = self.loss_layer.backward(dout)
+        for layer in reversed(layers):
             dout = layer.backward(dout)
         return dout
 
