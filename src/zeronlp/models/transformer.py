@@ -325,14 +325,6 @@ class TransformerLM(LanguageModel):
     def forward(self, xs, ts, train_flg=True):
         return self.loss_layer.forward(self.predict(xs, train_flg), ts)
 
-    def backward(self, dout=1):
-        dout = self.affine.backward_factors(*self.loss_layer.backward_factors(dout))
-        if self.final_norm is not None:
-            dout = self.final_norm.backward(dout)
-        for block in reversed(self.blocks):
-            dout = block.backward(dout)
-        self.embedding.backward(dout)
-
     # ------------------------------------------------------------ generation state
 
     def _remember(self, xs):
