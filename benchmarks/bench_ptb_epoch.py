@@ -90,19 +90,14 @@ def epoch_zeronlp(xs, ts, pacer):
 
 def epoch_book(xs, ts, pacer):
     import numpy as np
-    from book_rnnlm import SGD, BatchReader, Rnnlm, clip_grads
+    from book_rnnlm import SGD, BatchReader, Rnnlm, fit_step
 
     model, optimizer, reader = Rnnlm(V, D, H, np.random.default_rng(0)), SGD(LR), BatchReader()
     max_iters = len(xs) // (N * T)
     total_loss, loss_count, ppl = 0.0, 0, None
     for it in range(max_iters):  # the book's RnnlmTrainer.fit, without its prints
         pacer.tick()
-        batch_x, batch_t = reader.get_batch(xs, ts, N, T)
-        loss = model.forward(batch_x, batch_t)
-        model.backward()
-        clip_grads(model.grads, MAX_GRAD)
-        optimizer.update(model.params, model.grads)
-        total_loss += loss
+        total_loss += fit_step(model, optimizer, reader, xs, ts, N, T, MAX_GRAD)
         loss_count += 1
         if (it + 1) % 20 == 0:
             ppl = float(np.exp(total_loss / loss_count))

@@ -84,19 +84,15 @@ def worker_numpy(reps, warmup):
 
 def worker_book(reps, warmup):
     import numpy as np
-    from book_rnnlm import SGD, BatchReader, Rnnlm, clip_grads
+    from book_rnnlm import SGD, BatchReader, Rnnlm, fit_step
 
     model = Rnnlm(V, D, H, np.random.default_rng(0))
     opt = SGD(LR)
     reader = BatchReader()
     xs, ts = corpus()
 
-    def step():  # the book's RnnlmTrainer.fit body (remove_duplicate merges nothing here)
-        batch_x, batch_t = reader.get_batch(xs, ts, N, T)
-        model.forward(batch_x, batch_t)
-        model.backward()
-        clip_grads(model.grads, MAX_GRAD)
-        opt.update(model.params, model.grads)
+    def step():
+        fit_step(model, opt, reader, xs, ts, N, T, MAX_GRAD)
 
     return time_reps(step, reps, warmup)
 

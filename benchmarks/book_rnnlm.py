@@ -267,3 +267,14 @@ class BatchReader:
                 batch_t[i, time] = t[(offset + self.time_idx) % data_size]
             self.time_idx += 1
         return batch_x, batch_t
+
+
+def fit_step(model, optimizer, reader, xs, ts, batch_size, time_size, max_grad):
+    """One iteration of the book's RnnlmTrainer.fit (remove_duplicate merges nothing for
+    Rnnlm): the next batch, forward, backward, clip_grads, update. Returns the loss."""
+    batch_x, batch_t = reader.get_batch(xs, ts, batch_size, time_size)
+    loss = model.forward(batch_x, batch_t)
+    model.backward()
+    clip_grads(model.grads, max_grad)
+    optimizer.update(model.params, model.grads)
+    return loss
