@@ -20,12 +20,9 @@ from zeronlp.io import atomic_write_text
 
 
 @pytest.fixture
-def real_data():
-    """$ZERONLP_DATA as a Path; skips when unset."""
-    root = os.environ.get("ZERONLP_DATA")
-    if not root:
-        pytest.skip("ZERONLP_DATA not set: point it at the shared data folder (../shared/data)")
-    return Path(root)
+def real_data(data_dir):
+    """$ZERONLP_DATA as a Path (conftest's data_dir: skips when unset, fails on CI)."""
+    return data_dir
 
 
 @pytest.fixture
