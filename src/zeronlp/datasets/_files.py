@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pooch
 
+from ..errors import MissingFileError
 
-class DatasetNotFoundError(FileNotFoundError):
+
+class DatasetNotFoundError(MissingFileError):
     """A dataset file is not on disk and could not be downloaded."""
 
 

@@ -1,0 +1,274 @@
+"""Fault injection: hostile and broken files, crashes during saves, diverging training, races.
+
+Every case here was first reproduced against the code before the reliability work (see the
+issue's closing note); each test fails when the guard it covers is removed.
+"""
+
+import io as _io
+import json
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+from zeronlp import io
+from zeronlp.backend import seed
+from zeronlp.errors import CheckpointError, UnsafePickleError
+from zeronlp.models import TwoLayerNet
+
+try:
+    from numpy._core.multiarray import _reconstruct
+except ImportError:  # NumPy 1
+    from numpy.core.multiarray import _reconstruct
+
+
+# ---------------------------------------------------------------- hostile pickles
+
+
+class _Call:
+    """Pickles as ``func(*args)``, then BUILD with ``state`` when given: any call a file can ask."""
+
+    def __init__(self, func, args, state=None):
+        self.func, self.args, self.state = func, args, state
+
+    def __reduce__(self):
+        return (self.func, self.args) if self.state is None else (self.func, self.args, self.state)
+
+
+class _Dtype:
+    """Pickles as ``numpy.dtype(code, False, True)`` with a chosen BUILD state."""
+
+    def __init__(self, code, state):
+        self.code, self.state = code, state
+
+    def __reduce__(self):
+        return (np.dtype, (self.code, False, True), self.state)
+
+
+def _pkl(tmp_path, obj, name="x.pkl"):
+    path = tmp_path / name
+    path.write_bytes(pickle.dumps(obj, protocol=3))
+    return path
+
+
+_EMPTY = (np.ndarray, (0,), b"b")  # the call NumPy writes; BUILD then gives the array
+
+
+@pytest.mark.parametrize(
+    "obj, message",
+    [
+        # 151 bytes that asked for 2 GiB of uninitialised memory (nothing fills it)
+        ([_Call(_reconstruct, (np.ndarray, (2**28,), b"b"))], "form NumPy does not write"),
+        # the same through numpy.ndarray called directly
+        ([_Call(np.ndarray, ((2**28,), "f8"))], "ndarray called"),
+        # an object array straight from _reconstruct's dtype argument
+        ([_Call(_reconstruct, (np.ndarray, (3,), "O"))], "form NumPy does not write"),
+        # a state whose shape declares far more than the bytes the file holds
+        (
+            [
+                _Call(
+                    _reconstruct,
+                    (np.ndarray, (0,), b"b"),
+                    (1, (10**9,), np.dtype("f4"), False, b"\0" * 4),
+                )
+            ],
+            "needs 4000000000 bytes, the file holds 4",
+        ),
+        # dtype "O" in the state
+        (
+            [_Call(_reconstruct, _EMPTY, (1, (1,), np.dtype("O"), False, [1]))],
+            "Python objects",
+        ),
+        # a void dtype, and one flagged as holding objects after the dtype check
+        (
+            [
+                _Call(
+                    _reconstruct,
+                    (np.ndarray, (0,), b"b"),
+                    (1, (1,), np.dtype("V8"), False, b"\0" * 8),
+                )
+            ],
+            "records",
+        ),
+        ([_Dtype("V8", (3, "|", None, None, None, 8, 1, 0x3F))], "records"),
+        # a numeric dtype with flags set afterwards
+        ([_Dtype("f4", (3, "<", None, None, None, -1, -1, 0x3F))], "unexpected form"),
+        # an array with no state at all
+        ([_Call(_reconstruct, (np.ndarray, (0,), b"b"))], "without its data"),
+    ],
+)
+def test_hostile_pickles_are_refused(tmp_path, obj, message):
+    path = _pkl(tmp_path, obj)
+    assert path.stat().st_size < 300
+    with pytest.raises(UnsafePickleError, match=message):
+        io.load_book_pickle(path)
+
+
+def test_numpys_own_pickles_still_load(tmp_path):
+    arrays = [
+        np.arange(6, dtype=np.float16).reshape(2, 3),
+        np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+        np.array([True, False]),
+        np.arange(4, dtype=">i4"),
+        np.zeros((0, 3), np.complex64),
+    ]
+    for protocol in (2, 3, 4):
+        path = tmp_path / f"p{protocol}.pkl"
+        path.write_bytes(pickle.dumps({"a": arrays, "t": (arrays[0], 1)}, protocol=protocol))
+        if protocol == 2:  # protocol 2 spells bytes through _codecs.encode: refused, not run
+            with pytest.raises(UnsafePickleError, match="_codecs"):
+                io.load_book_pickle(path)
+            continue
+        loaded = io.load_book_pickle(path)
+        for a, b in zip(arrays, loaded["a"], strict=True):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+        assert loaded["t"][1] == 1
+
+
+# ---------------------------------------------------------------- corrupt checkpoints
+
+
+def _saved(tmp_path):
+    seed(0)
+    model = TwoLayerNet(2, 4, 3)
+    return model, model.save_params(tmp_path / "net.npz", meta={"vocab": ["a", "b"]})
+
+
+def _rewrite(path, member, data, compress=zipfile.ZIP_STORED):
+    """Replace one member of a zip archive (or add it), keeping the others."""
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members[member] = data
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, content in members.items():
+            zf.writestr(
+                name, content, compress_type=compress if name == member else zipfile.ZIP_STORED
+            )
+
+
+def _npy(a):
+    buf = _io.BytesIO()
+    np.lib.format.write_array(buf, a)
+    return buf.getvalue()
+
+
+def _meta(path):
+    with zipfile.ZipFile(path) as zf:
+        return json.loads(zf.read("meta.json"))
+
+
+def _corrupt_flipped_byte(path):
+    data = bytearray(path.read_bytes())
+    data[200] ^= 0xFF  # inside param_000's data
+    path.write_bytes(bytes(data))
+
+
+def _corrupt_no_header(path):
+    _rewrite(path, "param_001.npy", b"\0" * 16)
+
+
+def _corrupt_meta_not_json(path):
+    _rewrite(path, "meta.json", b"{not json")
+
+
+def _corrupt_meta_not_utf8(path):
+    _rewrite(path, "meta.json", b"\xff\xfe{}")
+
+
+def _corrupt_meta_a_list(path):
+    _rewrite(path, "meta.json", b"[1, 2]")
+
+
+def _corrupt_meta_no_shapes(path):
+    meta = _meta(path)
+    del meta["shapes"]
+    _rewrite(path, "meta.json", json.dumps(meta).encode())
+
+
+def _corrupt_meta_shapes_strings(path):
+    meta = _meta(path)
+    meta["shapes"] = "a lot"
+    _rewrite(path, "meta.json", json.dumps(meta).encode())
+
+
+def _corrupt_string_array(path):
+    # the second member a string array of the right shape: the old loader had already copied
+    # the first member into the model when the cast failed
+    _rewrite(path, "param_001.npy", _npy(np.array(["a", "b", "c", "d"])))
+    meta = _meta(path)
+    meta["dtypes"][1] = "<U1"
+    _rewrite(path, "meta.json", json.dumps(meta).encode())
+
+
+def _corrupt_nan_member(path):
+    _rewrite(path, "param_001.npy", _npy(np.full(4, np.nan, np.float32)))
+
+
+def _corrupt_compressed_member(path):
+    with zipfile.ZipFile(path) as zf:
+        data = zf.read("param_000.npy")
+    _rewrite(path, "param_000.npy", data, compress=zipfile.ZIP_DEFLATED)
+
+
+def _corrupt_missing_member(path):
+    meta = _meta(path)
+    meta["shapes"].append([1])
+    meta["dtypes"].append("<f4")
+    _rewrite(path, "meta.json", json.dumps(meta).encode())
+
+
+def _corrupt_truncated(path):
+    path.write_bytes(path.read_bytes()[:150])
+
+
+@pytest.mark.parametrize(
+    "corrupt, message",
+    [
+        (_corrupt_flipped_byte, "damaged"),
+        (_corrupt_no_header, "no valid .npy header"),
+        (_corrupt_meta_not_json, "not valid UTF-8 JSON"),
+        (_corrupt_meta_not_utf8, "not valid UTF-8 JSON"),
+        (_corrupt_meta_a_list, "not a zeronlp parameter file"),
+        (_corrupt_meta_no_shapes, "malformed 'shapes'"),
+        (_corrupt_meta_shapes_strings, "malformed 'shapes'"),
+        (_corrupt_string_array, "not a numeric one"),
+        (_corrupt_nan_member, "NaN or infinite"),
+        (_corrupt_compressed_member, "compressed"),
+        (_corrupt_missing_member, "param_004.npy is missing"),
+        (_corrupt_truncated, "not a zip archive"),
+    ],
+)
+def test_corrupt_checkpoints_are_checkpoint_errors_and_touch_nothing(tmp_path, corrupt, message):
+    model, path = _saved(tmp_path)
+    corrupt(path)
+    target = TwoLayerNet(2, 4, 3)
+    before = [p.copy() for p in target.params]
+    with pytest.raises(CheckpointError, match=message) as info:
+        target.load_params(path)
+    assert str(path) in str(info.value)
+    for a, b in zip(before, target.params, strict=True):
+        np.testing.assert_array_equal(a, b)  # a failed load leaves the model as it was
+
+
+def test_a_forged_npy_header_allocates_nothing(tmp_path):
+    _, path = _saved(tmp_path)
+    buf = _io.BytesIO()
+    header = np.lib.format.header_data_from_array_1_0(np.zeros((2, 4), np.float32))
+    header["shape"] = (10**9, 100)  # 400 GB declared, 32 bytes held
+    np.lib.format.write_array_header_1_0(buf, header)
+    _rewrite(path, "param_000.npy", buf.getvalue() + b"\0" * 32)
+    with pytest.raises(CheckpointError, match="holds 32 data bytes but its shape"):
+        io.load_arrays(path)
+
+
+def test_no_checkpoint_with_a_non_finite_array_is_written(tmp_path):
+    model, path = _saved(tmp_path)
+    before = path.read_bytes()
+    model.params[0][0, 0] = np.inf
+    with pytest.raises(CheckpointError, match="NaN or infinite"):
+        model.save_params(path)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["net.npz"]
