@@ -272,3 +272,120 @@ def test_no_checkpoint_with_a_non_finite_array_is_written(tmp_path):
         model.save_params(path)
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["net.npz"]
+
+
+# ---------------------------------------------------------------- training never keeps a bad state
+
+
+def _spiral_like(n=60):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 2)).astype(np.float32)
+    t = np.eye(3, dtype=np.int32)[rng.integers(0, 3, n)]
+    return x, t
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+def test_an_overflowing_update_is_put_back_and_named():
+    from zeronlp.errors import TrainingDiverged
+    from zeronlp.optimizers import SGD
+    from zeronlp.training import Trainer
+
+    seed(0)
+    model = TwoLayerNet(2, 5, 3)
+    x, t = _spiral_like()
+    trainer = Trainer(model, SGD(lr=1e39))  # finite for Python, inf for float32 updates
+    before = [p.copy() for p in model.params]
+    with pytest.raises(TrainingDiverged, match="non-finite at epoch 1, iteration 1"):
+        trainer.fit(x, t, max_epoch=2, batch_size=10, verbose=False)
+    for a, b in zip(before, model.params, strict=True):
+        np.testing.assert_array_equal(a, b)  # the last finite parameters, in memory
+
+
+@pytest.mark.parametrize("max_grad", [5.0, None])  # the norm is checked with or without clipping
+def test_a_non_finite_gradient_is_never_applied(monkeypatch, max_grad):
+    from zeronlp.errors import TrainingDiverged
+    from zeronlp.optimizers import Adam
+    from zeronlp.training import Trainer
+
+    seed(0)
+    model = TwoLayerNet(2, 5, 3)
+    x, t = _spiral_like()
+    backward, steps = model.backward, []
+
+    def poisoned_backward(*args):
+        out = backward(*args)
+        if len(steps) == 3:  # the fourth step's gradient holds a NaN
+            model.grads[2][0, 0] = np.nan
+        return out
+
+    trainer = Trainer(model, Adam(lr=0.01))
+    update = trainer.optimizer.update
+
+    def recorded_update(params, grads):
+        update(params, grads)
+        steps.append([p.copy() for p in model.params])
+
+    monkeypatch.setattr(model, "backward", poisoned_backward)
+    monkeypatch.setattr(trainer.optimizer, "update", recorded_update)
+    with pytest.raises(TrainingDiverged, match="gradient norm became nan at epoch 1, iteration 4"):
+        trainer.fit(x, t, max_epoch=1, batch_size=10, max_grad=max_grad, verbose=False)
+    assert len(steps) == 3
+    for a, b in zip(steps[-1], model.params, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_perplexity_past_the_float_range_is_inf():
+    from zeronlp.training import eval_perplexity
+    from zeronlp.training.trainer import perplexity
+
+    assert perplexity(800.0) == float("inf")
+    assert perplexity(0.0) == 1.0
+
+    class Huge:
+        def forward(self, xs, ts):
+            return 800.0  # a finite loss above log(float max)
+
+    assert eval_perplexity(Huge(), np.arange(400) % 7) == float("inf")
+
+
+@pytest.mark.parametrize("lr", [0, -1, float("nan"), float("inf"), "0.1", None])
+def test_optimizers_refuse_a_bad_learning_rate(lr):
+    from zeronlp import optimizers
+
+    for cls in (optimizers.SGD, optimizers.Momentum, optimizers.Adam, optimizers.AdaGrad):
+        with pytest.raises(ValueError, match="learning rate must be a finite number > 0"):
+            cls(lr=lr)
+    opt = optimizers.SGD(lr=0.1)
+    with pytest.raises(ValueError, match="learning rate"):
+        opt.lr = lr  # a schedule setting it later is checked too
+
+
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda o: o.Momentum(momentum=1.5), "momentum"),
+        (lambda o: o.Nesterov(momentum=-0.1), "momentum"),
+        (lambda o: o.Adam(beta1=1.0), "beta1"),
+        (lambda o: o.Adam(beta2=float("nan")), "beta2"),
+        (lambda o: o.RMSprop(decay_rate=2), "decay_rate"),
+    ],
+)
+def test_optimizers_refuse_rates_out_of_range(make, name):
+    from zeronlp import optimizers
+
+    with pytest.raises(ValueError, match=rf"{name} must be a number in \[0.0, 1.0\)"):
+        make(optimizers)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+@pytest.mark.parametrize("model_name", ["CBOW", "SkipGram"])
+def test_word2vec_never_applies_a_non_finite_batch(model_name):
+    from zeronlp import models
+    from zeronlp.errors import TrainingDiverged
+    from zeronlp.training import train_word2vec
+
+    corpus = np.random.default_rng(0).integers(0, 30, 2000)
+    model = getattr(models, model_name)(30, 8, 2, corpus)
+    with pytest.raises(TrainingDiverged, match=r"at epoch 1, batch 1\b"):
+        train_word2vec(model, corpus, epochs=1, batch_size=500, lr=1e39, verbose=False)
+    assert all(np.isfinite(p).all() for p in model.params)
