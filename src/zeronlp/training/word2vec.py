@@ -42,7 +42,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..backend import get_array_module, scatter_add, to_cpu
-from ..errors import TrainingDiverged
+from ..errors import InputError, InputTypeError, TrainingDiverged
 from ..layers import as_ids
 
 MAX_ROW_UPDATES = 64  # see train_word2vec's max_row_updates
@@ -175,16 +175,16 @@ def train_word2vec(
     from ..models.word2vec import CBOW, SkipGram
 
     if not isinstance(model, CBOW | SkipGram):
-        raise TypeError(f"train_word2vec trains CBOW or SkipGram, got {type(model).__name__}")
+        raise InputTypeError(f"train_word2vec trains CBOW or SkipGram, got {type(model).__name__}")
     w = model.window_size
     if window_size is not None and window_size != w:
-        raise ValueError(f"window_size={window_size} does not match the model's window_size={w}")
+        raise InputError(f"window_size={window_size} does not match the model's window_size={w}")
     if context_grad not in ("word2vec", "exact"):
-        raise ValueError(f"context_grad must be 'word2vec' or 'exact', got {context_grad!r}")
+        raise InputError(f"context_grad must be 'word2vec' or 'exact', got {context_grad!r}")
     if epochs < 1 or batch_size < 1 or segment_size < 1:
-        raise ValueError("epochs, batch_size and segment_size must be >= 1")
+        raise InputError("epochs, batch_size and segment_size must be >= 1")
     if not (lr > 0 and min_lr >= 0 and sample >= 0):
-        raise ValueError(
+        raise InputError(
             f"need lr > 0, min_lr >= 0 and sample >= 0, got lr={lr}, min_lr={min_lr}, "
             f"sample={sample}"
         )
@@ -192,7 +192,7 @@ def train_word2vec(
     V = W_in.shape[0]
     corpus = as_ids(to_cpu(corpus), V, np, name="corpus ids").reshape(-1)
     if corpus.size < 2 * w + 1:
-        raise ValueError(
+        raise InputError(
             f"the corpus has {corpus.size} words; window_size={w} needs at least {2 * w + 1}"
         )
     module = get_array_module(W_in)
