@@ -56,3 +56,7 @@ class TrainingDiverged(FloatingPointError):
 
     Not a user error (the command reports it in its own words, exit status 1).
     """
+
+
+class MissingDependencyError(UserError, ImportError):
+    """An optional package a feature needs is not installed (the message says how to get it)."""

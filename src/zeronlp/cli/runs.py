@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from .. import io, models
-from ..errors import CheckpointError, MissingFileError, RunDirectoryError
+from ..errors import CheckpointError, InputError, MissingFileError, RunDirectoryError
 
 #: zeronlp's model classes by name: the only names a run's metadata may give
 MODEL_CLASSES = {
@@ -121,8 +121,14 @@ def write_json(path, obj):
 
 
 def read_json(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    """A JSON file of a run; MissingFileError or InputError (with the file's name) if bad."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise MissingFileError(f"no {Path(path).name} in {Path(path).parent}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise InputError(f"{path} is not valid UTF-8 JSON ({e})") from None
 
 
 def file_identity(path):
@@ -136,7 +142,7 @@ def file_identity(path):
     return {"file": Path(path).name, "sha256": digest.hexdigest(), "bytes": size}
 
 
-def data_note(run_dir, meta, path, role="training"):
+def data_note(run_dir, meta, path, role="train"):
     """A line saying that ``path`` is not the data the run recorded (None when it is)."""
     recorded = meta.get("data", {}).get(role) if isinstance(meta.get("data"), dict) else None
     now = file_identity(path)
@@ -145,8 +151,8 @@ def data_note(run_dir, meta, path, role="training"):
     if recorded.get("sha256") != now["sha256"]:
         return (
             f"note: {path} ({now['bytes']} bytes, SHA-256 {now['sha256'][:12]}...) is not the "
-            f"{role} data of {run_dir} ({recorded.get('file')}, {recorded.get('bytes')} bytes, "
-            f"SHA-256 {str(recorded.get('sha256'))[:12]}...)"
+            f"file {run_dir} recorded for its {role} data ({recorded.get('file')}, "
+            f"{recorded.get('bytes')} bytes, SHA-256 {str(recorded.get('sha256'))[:12]}...)"
         )
     return None
 
@@ -157,8 +163,6 @@ def data_note(run_dir, meta, path, role="training"):
 def run_meta(run_dir):
     """(path of params.npz, its arrays, its checked metadata) of a run directory."""
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise MissingFileError(f"no run directory {run_dir}")
     params = run_dir / "params.npz"
     if not params.is_file():
         raise MissingFileError(f"{run_dir} is not a run directory: no params.npz in it")
