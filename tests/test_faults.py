@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -389,3 +390,296 @@ def test_word2vec_never_applies_a_non_finite_batch(model_name):
     with pytest.raises(TrainingDiverged, match=r"at epoch 1, batch 1\b"):
         train_word2vec(model, corpus, epochs=1, batch_size=500, lr=1e39, verbose=False)
     assert all(np.isfinite(p).all() for p in model.params)
+
+
+# ---------------------------------------------------------------- crashes and races on files
+
+_WRITER = """
+import sys, numpy as np
+from zeronlp import io
+path = sys.argv[1]
+k = 0
+while True:
+    k += 1
+    io.save_arrays(path, [np.full((200, 200), k, np.float32)] * 3, {"tag": k})
+    print(k, flush=True)
+"""
+
+
+def _start_writer(path):
+    import subprocess
+    import sys
+
+    src = str(Path(io.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(path)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    proc.stdout.readline()  # the first save is done
+    return proc
+
+
+def _consistent(path):
+    arrays, meta = io.load_arrays(path)
+    return all((a == meta["tag"]).all() for a in arrays)
+
+
+def test_kill_9_at_random_moments_during_a_save_loop_never_breaks_the_file(tmp_path):
+    import signal
+    import time
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "ckpt.npz"
+    for _ in range(6):
+        proc = _start_writer(path)
+        time.sleep(rng.uniform(0.0, 0.3))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert _consistent(path)  # the final name always holds one whole save
+
+
+def test_a_reader_racing_a_writer_gets_one_saves_metadata_and_arrays(tmp_path):
+    import time
+
+    path = tmp_path / "ckpt.npz"
+    proc = _start_writer(path)
+    try:
+        reads, end = 0, time.time() + 2.0
+        while time.time() < end:
+            assert _consistent(path)
+            reads += 1
+    finally:
+        proc.kill()
+        proc.wait()
+    assert reads > 10
+
+
+def _claim_in_process(args):
+    from zeronlp.cli import runs
+    from zeronlp.errors import RunDirectoryError
+
+    out, barrier = args
+    barrier.wait()
+    try:
+        runs.new_run_dir(out, "date", "attention")
+        return "claimed"
+    except RunDirectoryError as e:
+        return str(e)
+
+
+@pytest.mark.parametrize("exists", [False, True])
+def test_two_runs_racing_for_one_out_directory(tmp_path, exists):
+    import multiprocessing as mp
+
+    out = tmp_path / "run"
+    if exists:
+        out.mkdir()  # an empty directory both runs may find empty
+    ctx = mp.get_context("fork")
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(4)
+        with ctx.Pool(4) as pool:
+            results = pool.map(_claim_in_process, [(str(out), barrier)] * 4)
+    assert results.count("claimed") == 1, results
+    assert all("choose another --out" in r for r in results if r != "claimed")
+
+
+# ---------------------------------------------------------------- the command line
+
+SMALL = ["--epochs", "1", "--hidden", "8", "--wordvec", "8", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def date_file(tmp_path_factory):
+    from zeronlp.datasets import sequence
+
+    path = tmp_path_factory.mktemp("data") / "date-small.txt"
+    path.write_text("".join(line + "\n" for line in sequence.generate_date(400, seed=3)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def date_run(tmp_path_factory, date_file):
+    from zeronlp.cli import main
+
+    run = tmp_path_factory.mktemp("runs") / "date"
+    argv = ["train", "date", "--data", str(date_file), *SMALL, "--model", "seq2seq"]
+    assert main([*argv, "--out", str(run)]) == 0
+    return run
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+def test_cli_training_with_lr_1e39_keeps_only_finite_parameters(tmp_path, date_file, capsys):
+    from zeronlp.cli import main
+
+    run = tmp_path / "nan"
+    argv = ["train", "date", "--data", str(date_file), *SMALL, "--lr", "1e39", "--out", str(run)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "training stopped" in err and "at epoch 1, iteration 1" in err
+    arrays, _ = io.load_arrays(run / "params.npz")  # the run directory holds the last finite
+    assert all(np.isfinite(a).all() for a in arrays)
+    assert main(["translate", str(run), "september 27, 1994"]) == 0
+
+
+def test_a_run_failing_before_training_leaves_nothing_behind(tmp_path, capsys):
+    from zeronlp.cli import main
+
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("1_2\n3_4\n5_6\n")
+    run = tmp_path / "run"
+    argv = ["train", "date", "--data", str(tiny), *SMALL, "--out", str(run)]
+    assert main(argv) == 2
+    assert "too few for a test split" in capsys.readouterr().err
+    assert not run.exists()
+    (tmp_path / "empty").mkdir()  # a directory the user made stays, emptied of our files
+    argv[-1] = str(tmp_path / "empty")
+    assert main(argv) == 2
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def _forge(run, dst, **changes):
+    """A copy of a run whose params.npz metadata is changed (arrays unchanged)."""
+    import shutil
+
+    shutil.copytree(run, dst)
+    arrays, meta = io.load_arrays(dst / "params.npz")
+    for key, value in changes.items():
+        if key in ("vocab_size", "hidden_size"):
+            meta["config"][key] = value
+        else:
+            meta[key] = value
+    meta = {k: v for k, v in meta.items() if k not in ("format", "version", "shapes", "dtypes")}
+    io.save_arrays(dst / "params.npz", arrays, meta)
+    return dst
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"vocab_size": 10**6}, "vocab_size=1000000 does not fit the stored arrays"),
+        ({"hidden_size": 10**6}, "hidden_size=1000000 does not fit the stored arrays"),
+        ({"model": "BaseModel"}, "names the model 'BaseModel', not one of zeronlp's"),
+        ({"model": "rnnlm"}, "names the model 'rnnlm', not one of zeronlp's"),
+        ({"model": "AttentionSeq2seq"}, "but the model's parameter 8 has shape"),
+        ({"vocab": list("0123456789_ ")}, "the vocabulary has 12 entries but the model"),
+        ({"vocab": ["a", "a"]}, "lists 'a' twice"),
+        ({"vocab": "abc"}, "not a list of non-empty strings"),
+        ({"question_len": 10**9}, "question_len is 1000000000"),
+    ],
+)
+def test_forged_run_metadata_is_refused_before_anything_is_built(
+    tmp_path, date_run, changes, message, capsys
+):
+    from zeronlp.cli import main
+
+    run = _forge(date_run, tmp_path / "forged", **changes)
+    assert main(["translate", str(run), "1/2/03"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_no_path_from_a_config_is_opened(tmp_path, date_run, capsys):
+    import shutil
+
+    from zeronlp.cli import main
+
+    run = tmp_path / "run"
+    shutil.copytree(date_run, run)
+    (run / "config.json").write_text(json.dumps({"data": "/etc/passwd"}))
+    main(["eval", str(run)])
+    assert "passwd" not in capsys.readouterr().err
+
+
+def test_eval_encodes_with_the_runs_vocabulary_and_says_when_data_differ(
+    tmp_path, date_run, date_file, capsys
+):
+    from zeronlp.cli import main
+
+    assert main(["eval", str(date_run), "--data", str(date_file)]) == 0
+    same = capsys.readouterr()
+    assert "note:" not in same.err
+    lines = date_file.read_text().splitlines()
+    other = tmp_path / "reordered.txt"  # the same questions: ids by first appearance differ
+    other.write_text("\n".join(lines[::-1]) + "\n")
+    assert main(["eval", str(date_run), "--data", str(other)]) == 0
+    out = capsys.readouterr()
+    assert "is not the file" in out.err and "recorded for its train data" in out.err
+    alien = tmp_path / "alien.txt"
+    alien.write_text("".join(line.replace("1", "#") + "\n" for line in lines))
+    assert main(["eval", str(date_run), "--data", str(alien)]) == 2
+    assert "'#' not in the vocabulary" in capsys.readouterr().err
+
+
+def test_runs_of_the_wrong_kind_say_so(tmp_path, date_run, capsys):
+    from zeronlp.cli import main
+    from zeronlp.models import CBOW
+
+    w2v = tmp_path / "w2v"
+    w2v.mkdir()
+    meta = {"task": "word2vec", "vocab": list("abcdefghij"), "word_vecs_index": 0}
+    CBOW(10, 4, 1, np.arange(50) % 10).save_params(w2v / "params.npz", meta=meta)
+    for argv, message in [
+        (["eval", str(w2v)], "is a word2vec run; this command needs a ptb or date or addition"),
+        (["generate", str(w2v)], "is a word2vec run; this command needs a ptb run"),
+        (["translate", str(date_run), "1/2/03", "--attention", "a.png"], "no attention to draw"),
+        (["similar", str(date_run), "1"], "its vocabulary is characters, not words"),
+    ]:
+        assert main(argv) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_only_user_errors_are_one_line_and_debug_shows_every_traceback(
+    tmp_path, monkeypatch, capsys
+):
+    from zeronlp.cli import main, use
+
+    assert main(["eval", str(tmp_path)]) == 2  # a user error: one line
+    assert capsys.readouterr().err.count("\n") == 1
+    with pytest.raises(io.CheckpointError):  # --debug: the user error's traceback too
+        main(["--debug", "similar", str(_pkl(tmp_path, [np.zeros(2)])), "x"])
+
+    def bug(args):
+        return {}["a key zeronlp forgot"]
+
+    monkeypatch.setattr(use, "evaluate", bug)
+    with pytest.raises(KeyError):  # a bug inside zeronlp keeps its traceback
+        main(["eval", str(tmp_path)])
+
+
+# ---------------------------------------------------------------- data files
+
+
+def test_offline_cached_file_failing_its_check_says_so(tmp_path, monkeypatch):
+    from zeronlp.datasets import ptb
+    from zeronlp.errors import DataError
+
+    (tmp_path / "ptb").mkdir()
+    (tmp_path / "ptb" / "ptb.train.txt").write_text(" half a fi")
+    monkeypatch.setenv("ZERONLP_CACHE", str(tmp_path))
+    monkeypatch.setenv("ZERONLP_OFFLINE", "1")
+    monkeypatch.setenv("ZERONLP_DATA", str(tmp_path / "none"))
+    with pytest.raises(DataError, match=r"ptb.train.txt fails its check"):
+        ptb.load_data("train")
+
+
+def test_non_utf8_input_names_file_and_line(tmp_path):
+    from zeronlp.datasets import sequence
+    from zeronlp.errors import DataError
+
+    path = tmp_path / "f.txt"
+    path.write_bytes(b"12_3\n45_6\n7\xff_8\n")
+    with pytest.raises(DataError, match=r"f.txt line 3: not UTF-8 text \(byte 0xff\)"):
+        sequence.load_data(path)
+
+
+def test_a_generated_cache_cut_short_is_regenerated(tmp_path, monkeypatch):
+    from zeronlp.datasets import sequence
+
+    monkeypatch.setenv("ZERONLP_CACHE", str(tmp_path))
+    monkeypatch.setenv("ZERONLP_DATA", str(tmp_path / "none"))
+    path = sequence.generated_path("addition", n=1000)
+    whole = path.read_bytes()
+    for cut in (len(whole) - 1, len(whole) // 2 + 5, 13 * 500):  # mid-line and at a line end
+        path.write_bytes(whole[:cut])
+        assert sequence.generated_path("addition", n=1000) == path
+        assert path.read_bytes() == whole
