@@ -455,10 +455,19 @@ def test_a_reader_racing_a_writer_gets_one_saves_metadata_and_arrays(tmp_path):
 
 
 def _claim_in_process(args):
+    import time
+
     from zeronlp.cli import runs
     from zeronlp.errors import RunDirectoryError
 
     out, barrier = args
+    real_open = os.open
+
+    def slow_open(*a, **k):  # every run finds the directory empty before any claims it
+        time.sleep(0.3)
+        return real_open(*a, **k)
+
+    os.open = slow_open  # in this forked process only
     barrier.wait()
     try:
         runs.new_run_dir(out, "date", "attention")
@@ -521,20 +530,47 @@ def test_cli_training_with_lr_1e39_keeps_only_finite_parameters(tmp_path, date_f
     assert main(["translate", str(run), "september 27, 1994"]) == 0
 
 
-def test_a_run_failing_before_training_leaves_nothing_behind(tmp_path, capsys):
-    from zeronlp.cli import main
+def test_a_run_failing_before_training_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
+    from zeronlp.cli import main, train
+    from zeronlp.errors import InputError
 
     tiny = tmp_path / "tiny.txt"
     tiny.write_text("1_2\n3_4\n5_6\n")
     run = tmp_path / "run"
     argv = ["train", "date", "--data", str(tiny), *SMALL, "--out", str(run)]
-    assert main(argv) == 2
+    assert main(argv) == 2  # data too small for its split: refused before anything
     assert "too few for a test split" in capsys.readouterr().err
     assert not run.exists()
+
+    def failing_build(*args, **kwargs):  # a failure after the directory was claimed
+        raise InputError("no model today")
+
+    monkeypatch.setattr(train, "build_seq2seq", failing_build)
+    argv[3] = str(date_file_path(tmp_path))
+    assert main(argv) == 2
+    assert not run.exists()  # a rerun is not blocked
     (tmp_path / "empty").mkdir()  # a directory the user made stays, emptied of our files
     argv[-1] = str(tmp_path / "empty")
     assert main(argv) == 2
     assert list((tmp_path / "empty").iterdir()) == []
+
+
+def date_file_path(tmp_path):
+    from zeronlp.datasets import sequence
+
+    path = tmp_path / "date-40.txt"
+    path.write_text("".join(line + "\n" for line in sequence.generate_date(40, seed=1)))
+    return path
+
+
+def test_a_load_that_fails_on_a_later_array_leaves_the_model_as_it_was(tmp_path):
+    _, path = _saved(tmp_path)  # TwoLayerNet(2, 4, 3)
+    target = TwoLayerNet(2, 4, 5)  # parameters 0 and 1 fit, parameter 2 does not
+    before = [p.copy() for p in target.params]
+    with pytest.raises(CheckpointError, match="array 2 has shape"):
+        target.load_params(path)
+    for a, b in zip(before, target.params, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def _forge(run, dst, **changes):
