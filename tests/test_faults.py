@@ -719,3 +719,20 @@ def test_a_generated_cache_cut_short_is_regenerated(tmp_path, monkeypatch):
         path.write_bytes(whole[:cut])
         assert sequence.generated_path("addition", n=1000) == path
         assert path.read_bytes() == whole
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+def test_word2vec_stops_on_a_non_finite_loss_before_updating():
+    from zeronlp import models
+    from zeronlp.errors import TrainingDiverged
+    from zeronlp.training import train_word2vec
+
+    corpus = np.random.default_rng(0).integers(0, 30, 2000)
+    model = models.CBOW(30, 8, 2, corpus)
+    model.params[1][...] = 3e38  # W_out: every score overflows to inf
+    model.params[0][...] = 1.0
+    before = [p.copy() for p in model.params]
+    with pytest.raises(TrainingDiverged, match=r"loss became (inf|nan) at epoch 1, batch 1;"):
+        train_word2vec(model, corpus, epochs=1, batch_size=500, verbose=False)
+    for a, b in zip(before, model.params, strict=True):
+        np.testing.assert_array_equal(a, b)
