@@ -91,13 +91,22 @@ def _transformer_options(args, d_model):
     )
 
 
+def _build(cls, *args, **kwargs):
+    """``cls(*args, **kwargs)``: the models check their sizes with ValueError, and here the
+    sizes are the user's options, so a refusal is a user error (one line, exit 2)."""
+    try:
+        return cls(*args, **kwargs)
+    except ValueError as e:
+        raise InputError(f"{cls.__name__}: {e}") from None
+
+
 def build_seq2seq(args, vocab_size, question_len, answer_len):
     """The seq2seq model the command asks for."""
     cls = SEQ2SEQ_MODELS[args.model]
     if cls is models.TransformerSeq2seq:
         max_len = max(64, question_len, answer_len)
-        return cls(vocab_size, max_len=max_len, **_transformer_options(args, 64))
-    return cls(vocab_size, args.wordvec, args.hidden)
+        return _build(cls, vocab_size, max_len=max_len, **_transformer_options(args, 64))
+    return _build(cls, vocab_size, args.wordvec, args.hidden)
 
 
 def load_sequence_task(task, data=None, train_size=None, seed=1984):
@@ -227,11 +236,11 @@ def train_ptb(args):
     run_dir = _start(args, "ptb", args.model)
     vocab_size = len(word_to_id)
     if cls is models.BetterRnnlm:
-        model = cls(vocab_size, args.wordvec, args.hidden, args.dropout)
+        model = _build(cls, vocab_size, args.wordvec, args.hidden, args.dropout)
     elif cls is models.TransformerLM:
-        model = cls(vocab_size, max_len=args.time_size, **_transformer_options(args, 128))
+        model = _build(cls, vocab_size, max_len=args.time_size, **_transformer_options(args, 128))
     else:
-        model = cls(vocab_size, args.wordvec, args.hidden)
+        model = _build(cls, vocab_size, args.wordvec, args.hidden)
     if cls is models.TransformerLM:  # plain SGD does not train a Transformer well
         optimizer = optimizers.Adam(lr=args.lr)
     else:
