@@ -390,6 +390,19 @@ class _PickledArray:
         self.array = flat.reshape(shape, order="F" if state[3] else "C").copy()
 
 
+def _latin1_bytes(text=None, encoding=None, *rest):
+    """``_codecs.encode(text, 'latin1')``, how protocol 2 pickles bytes; nothing else."""
+    if rest or not isinstance(text, str) or encoding != "latin1":
+        raise UnsafePickleError("_codecs.encode in a form other than bytes of protocol 2")
+    return text.encode("latin1")
+
+
+def _empty_bytes(*args):
+    if args:
+        raise UnsafePickleError("bytes(...) with arguments")
+    return b""
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     """Builds NumPy arrays of numeric dtypes and builtin containers; refuses everything else.
 
@@ -405,6 +418,10 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return _NdarrayName
         if (module, name) == ("numpy", "dtype"):
             return _PickledDtype
+        if (module, name) == ("_codecs", "encode"):  # protocol 2 spells bytes this way
+            return _latin1_bytes
+        if (module, name) in (("__builtin__", "bytes"), ("builtins", "bytes")):
+            return _empty_bytes  # protocol 2 spells b'' as bytes()
         raise UnsafePickleError(
             f"refusing to load {module}.{name}: a book parameter file holds only NumPy "
             "arrays, lists, tuples and dicts, and loading anything else could run code"
