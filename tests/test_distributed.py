@@ -1,11 +1,22 @@
 """Data-parallel training (zeronlp.distributed): the single-process communicator, and real
 ``mpiexec -n 2`` jobs compared with one process (tests/mpi_job.py holds the trainings)."""
 
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from zeronlp import distributed
 from zeronlp.distributed import Communicator, DistributedError
+
+HERE = Path(__file__).parent
+SRC = HERE.parent / "src"
 
 
 class _Rank(Communicator):
@@ -42,3 +53,71 @@ def test_split_covers_every_item_once():
     for n, size in [(10, 3), (2, 4), (0, 2), (7, 7)]:
         parts = [np.arange(n)[_Rank(r, size).split(n)] for r in range(size)]
         assert np.array_equal(np.concatenate(parts), np.arange(n))
+
+
+# ---------------------------------------------------------------- under mpiexec
+
+
+def _mpiexec():
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        pytest.skip("mpi4py is not installed (pip install 'zeronlp[mpi]')")
+    beside = Path(sys.executable).parent / "mpiexec"  # the mpich wheel's, in this environment
+    found = str(beside) if beside.exists() else shutil.which("mpiexec")
+    if found is None:
+        pytest.skip("no mpiexec found (pip install 'zeronlp[mpi]' brings MPICH's)")
+    return found
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = "1"  # two ranks on two cores
+    # Open MPI refuses root (CI) and more ranks than cores unless told
+    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    env.setdefault("OMPI_MCA_rmaps_base_oversubscribe", "1")
+    return env
+
+
+def _run_mpi(args, timeout=120):
+    return subprocess.run(
+        [_mpiexec(), "-n", "2", sys.executable, *args],
+        env=_env(), capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def _job_module():
+    spec = importlib.util.spec_from_file_location("mpi_job", HERE / "mpi_job.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("job", ["rnnlm", "date"])
+def test_two_ranks_train_the_same_parameters_as_one_process(job, tmp_path):
+    if job == "date":
+        pytest.importorskip("zeronlp.cli.train")
+    done = _run_mpi([str(HERE / "mpi_job.py"), job, str(tmp_path)])
+    assert done.returncode == 0, done.stderr
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
+    assert all(int(r["size"]) == 2 for r in ranks)
+
+    params, figures = getattr(_job_module(), job)(Communicator())
+    for i, p in enumerate(params):
+        # every rank holds bit-identical parameters ...
+        assert np.array_equal(ranks[0][f"p{i}"], ranks[1][f"p{i}"])
+        # ... equal to those of one process with the same global batch, up to float32 rounding
+        np.testing.assert_allclose(ranks[0][f"p{i}"], p, rtol=0, atol=2e-6)
+    for name, value in figures.items():  # losses, perplexities, accuracy: global ones
+        np.testing.assert_allclose(ranks[0][name], value, rtol=2e-6)
+        np.testing.assert_allclose(ranks[1][name], value, rtol=2e-6)
+
+
+def test_a_failing_rank_ends_the_whole_job_within_seconds(tmp_path):
+    start = time.monotonic()
+    done = _run_mpi([str(HERE / "mpi_job.py"), "fail", str(tmp_path)], timeout=60)
+    assert time.monotonic() - start < 30
+    assert done.returncode != 0
+    assert "rank 1 fails on purpose" in done.stderr
