@@ -121,3 +121,31 @@ def test_a_failing_rank_ends_the_whole_job_within_seconds(tmp_path):
     assert time.monotonic() - start < 30
     assert done.returncode != 0
     assert "rank 1 fails on purpose" in done.stderr
+
+
+DATE = ["train", "date", "--train-size", "256", "--epochs", "1", "--hidden", "16", "--wordvec", "8"]
+
+
+def test_cli_under_mpiexec_trains_like_one_process_and_only_rank_0_writes(tmp_path):
+    from zeronlp.cli import main
+    from zeronlp.io import load_arrays
+
+    done = _run_mpi(["-m", "zeronlp", *DATE, "--quiet", "--out", str(tmp_path / "two")])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("date test accuracy") == 1  # rank 0 alone prints
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["two"]  # and writes a run
+    assert main([*DATE, "--quiet", "--out", str(tmp_path / "one")]) == 0
+    two, _ = load_arrays(tmp_path / "two" / "params.npz")
+    one, _ = load_arrays(tmp_path / "one" / "params.npz")
+    for a, b in zip(two, one, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=2e-6)
+
+
+def test_cli_refuses_a_batch_size_the_ranks_cannot_share(tmp_path):
+    done = _run_mpi(["-m", "zeronlp", *DATE, "--batch-size", "33", "--out", str(tmp_path / "r")])
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "zeronlp: error: the --batch-size (33) must be a multiple of the number of MPI "
+        "processes (2): each process takes an equal share"
+    ]
+    assert not (tmp_path / "r").exists()

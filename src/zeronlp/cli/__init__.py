@@ -24,6 +24,7 @@ import sys
 
 import numpy as np
 
+from .. import distributed
 from . import train, use
 
 
@@ -205,18 +206,29 @@ def main(argv=None):
         from .. import backend
 
         backend.seed(args.seed)
+    comm = distributed.Communicator()
     try:
+        comm = distributed.world()  # under mpiexec -n R: the R ranks of a data-parallel run
         return args.func(args)
     except FloatingPointError as e:
         print(
             f"zeronlp: training stopped: {e}; the run directory keeps the last good checkpoint",
             file=sys.stderr,
         )
-        return 1
+        return _end(comm, 1)
     except USER_ERRORS as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"zeronlp: error: {message}", file=sys.stderr)
-        return 2
+        same_everywhere = isinstance(e, distributed.DistributedError)  # raised on every rank
+        if comm.is_root or not same_everywhere:
+            print(f"zeronlp: error: {message}", file=sys.stderr)
+        return 2 if same_everywhere else _end(comm, 2)
+
+
+def _end(comm, code):
+    """Exit status ``code``; with other ranks, end them too (they may wait for this one)."""
+    if comm.size > 1:
+        comm.abort(code)
+    return code
 
 
 if __name__ == "__main__":
