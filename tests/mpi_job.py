@@ -1,6 +1,6 @@
 """Tiny trainings that tests/test_distributed.py runs under ``mpiexec -n 2`` and in-process.
 
-    python tests/mpi_job.py JOB OUT_DIR      JOB: rnnlm, date, fail
+    python tests/mpi_job.py JOB OUT_DIR      JOB: a name in JOBS
 
 Every rank writes its parameters (and the evaluation figures) to OUT_DIR/rank{r}.npz; the
 test compares them with a single-process run of the same function.
@@ -54,6 +54,27 @@ def date(comm):
     return model.params, {"loss": np.array(loss), "acc": np.array([acc])}
 
 
+def word2vec(comm, max_row_updates=None):
+    """CBOW and SkipGram on a random corpus, 7 segments per batch (4 + 3 on two ranks)."""
+    from zeronlp.training import train_word2vec
+
+    backend.seed(SEED)
+    corpus = np.random.default_rng(0).integers(0, 40, size=3000)
+    params, losses = [], []
+    for cls in (models.CBOW, models.SkipGram):
+        model = cls(40, 8, 2, corpus)
+        losses += train_word2vec(
+            model, corpus, epochs=2, batch_size=350, segment_size=50, lr=0.05, seed=3,
+            max_row_updates=max_row_updates, verbose=False, comm=comm,
+        )  # fmt: skip
+        params += model.params
+    return params, {"loss": np.array(losses)}
+
+
+def word2vec_capped(comm):
+    return word2vec(comm, max_row_updates=8)
+
+
 class _FailOnRank1(models.Rnnlm):
     """An Rnnlm whose forward raises on rank 1 at its third call."""
 
@@ -75,7 +96,10 @@ def fail(comm):
     return model.params, {}
 
 
-JOBS = {"rnnlm": rnnlm, "date": date, "fail": fail}
+JOBS = {
+    "rnnlm": rnnlm, "date": date, "word2vec": word2vec, "word2vec_capped": word2vec_capped,
+    "fail": fail,
+}  # fmt: skip
 
 
 def main(job, out):

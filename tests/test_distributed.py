@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -63,8 +64,10 @@ def _mpiexec():
         import mpi4py  # noqa: F401
     except ImportError:
         pytest.skip("mpi4py is not installed (pip install 'zeronlp[mpi]')")
-    beside = Path(sys.executable).parent / "mpiexec"  # the mpich wheel's, in this environment
-    found = str(beside) if beside.exists() else shutil.which("mpiexec")
+    # the mpich wheel's, in this environment's scripts folder, else the one on PATH
+    here = [Path(sysconfig.get_path("scripts")), Path(sys.executable).parent]
+    found = next((str(d / "mpiexec") for d in here if (d / "mpiexec").exists()), None)
+    found = found or shutil.which("mpiexec")
     if found is None:
         pytest.skip("no mpiexec found (pip install 'zeronlp[mpi]' brings MPICH's)")
     return found
@@ -95,7 +98,7 @@ def _job_module():
     return module
 
 
-@pytest.mark.parametrize("job", ["rnnlm", "date"])
+@pytest.mark.parametrize("job", ["rnnlm", "date", "word2vec"])
 def test_two_ranks_train_the_same_parameters_as_one_process(job, tmp_path):
     if job == "date":
         pytest.importorskip("zeronlp.cli.train")
@@ -113,6 +116,16 @@ def test_two_ranks_train_the_same_parameters_as_one_process(job, tmp_path):
     for name, value in figures.items():  # losses, perplexities, accuracy: global ones
         np.testing.assert_allclose(ranks[0][name], value, rtol=2e-6)
         np.testing.assert_allclose(ranks[1][name], value, rtol=2e-6)
+
+
+def test_word2vec_with_the_row_cap_keeps_every_rank_identical(tmp_path):
+    # each rank caps its own share of a batch, so this run is not the one-process one
+    # (docs/distributed.md), but the ranks never drift apart
+    done = _run_mpi([str(HERE / "mpi_job.py"), "word2vec_capped", str(tmp_path)])
+    assert done.returncode == 0, done.stderr
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
+    for name in ranks[0].files:
+        assert np.array_equal(ranks[0][name], ranks[1][name])
 
 
 def test_a_failing_rank_ends_the_whole_job_within_seconds(tmp_path):

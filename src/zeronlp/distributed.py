@@ -78,8 +78,11 @@ class Communicator:
     def broadcast_params(self, params):
         """Copy rank 0's parameters into every rank's arrays, in place."""
 
-    def allreduce_grads(self, grads, loss=None):
-        """Average ``grads`` (and ``loss``) across the ranks, in place; returns the loss."""
+    def allreduce_grads(self, grads, loss=None, average=True):
+        """Average ``grads`` (and ``loss``) across the ranks, in place; returns the loss.
+
+        average=False sums them instead (word2vec sums its ranks' parameter updates).
+        """
         return loss
 
     def allreduce_sum(self, values):
@@ -218,14 +221,15 @@ class MPICommunicator(Communicator):
         self._collective(buf, "bcast")
         self._unpack(buf, params)
 
-    def allreduce_grads(self, grads, loss=None):
+    def allreduce_grads(self, grads, loss=None, average=True):
         """One in-place Allreduce of all gradients (and the loss, in the last slot)."""
         if self.size == 1 or not grads:
             return loss
         buf = self._pack(grads, extra=1)
         buf[-1] = 0.0 if loss is None else loss
         self._collective(buf, "sum")
-        buf *= buf.dtype.type(1.0 / self.size)
+        if average:
+            buf *= buf.dtype.type(1.0 / self.size)
         self._unpack(buf, grads)
         return None if loss is None else float(buf[-1])
 
