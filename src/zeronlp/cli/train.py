@@ -8,7 +8,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import backend, models, optimizers
-from ..distributed import DistributedError, world
+from ..distributed import world
 from ..training import RnnlmTrainer, Trainer, eval_perplexity, seq2seq_accuracy
 from . import plots, runs
 
@@ -281,8 +281,6 @@ def train_word2vec(args):
     from ..datasets import ptb
     from ..training.word2vec import train_word2vec as fit
 
-    if world().size > 1:
-        raise DistributedError("train word2vec runs in one process only (not under mpiexec)")
     corpus, word_to_id, id_to_word = ptb.load_data("train")
     run_dir = _start(args, "word2vec", args.model)
     cls = models.CBOW if args.model == "cbow" else models.SkipGram
@@ -297,6 +295,7 @@ def train_word2vec(args):
         sample=args.sample,
         seed=args.seed,
         verbose=not args.quiet,
+        comm=world(),
     )
     per_epoch = max(len(losses) // args.epochs, 1)
     history = [
@@ -309,6 +308,8 @@ def train_word2vec(args):
         "word_vecs_index": 0,
     }
     _checkpoint(model, run_dir, meta, history)
+    if not world().is_root:
+        return 0
     vecs = backend.to_cpu(model.word_vecs)
     for query in ("you", "year", "car", "toyota"):
         near = text.most_similar(query, word_to_id, id_to_word, vecs, top=5)
