@@ -4,6 +4,7 @@
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -85,10 +86,20 @@ def _env():
 
 
 def _run_mpi(args, timeout=120):
-    return subprocess.run(
+    """mpiexec -n 2 python ARGS; on a timeout the whole process group is killed (a hung
+    job's ranks must not outlive the test)."""
+    job = subprocess.Popen(
         [_mpiexec(), "-n", "2", sys.executable, *args],
-        env=_env(), capture_output=True, text=True, timeout=timeout,
+        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
     )  # fmt: skip
+    try:
+        out, err = job.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.communicate()
+        raise
+    return subprocess.CompletedProcess(job.args, job.returncode, out, err)
 
 
 def _job_module():
@@ -130,7 +141,7 @@ def test_word2vec_with_the_row_cap_keeps_every_rank_identical(tmp_path):
 
 def test_a_failing_rank_ends_the_whole_job_within_seconds(tmp_path):
     start = time.monotonic()
-    done = _run_mpi([str(HERE / "mpi_job.py"), "fail", str(tmp_path)], timeout=60)
+    done = _run_mpi([str(HERE / "mpi_job.py"), "fail", str(tmp_path)], timeout=30)
     assert time.monotonic() - start < 30
     assert done.returncode != 0
     assert "rank 1 fails on purpose" in done.stderr
