@@ -23,6 +23,7 @@ import sys
 
 import numpy as np
 
+from .. import distributed
 from ..errors import TrainingDiverged, UserError
 from . import runs, train, use
 
@@ -208,7 +209,9 @@ def main(argv=None):
         from .. import backend
 
         backend.seed(args.seed)
+    comm = distributed.Communicator()
     try:
+        comm = distributed.world()  # under mpiexec -n R: the R ranks of a data-parallel run
         status = args.func(args)
     except TrainingDiverged as e:
         runs.release_unfinished()
@@ -218,18 +221,27 @@ def main(argv=None):
             f"zeronlp: training stopped: {e}; the run directory holds the last finite parameters",
             file=sys.stderr,
         )
-        return 1
+        return _end(comm, 1)
     except UserError as e:
         runs.release_unfinished()
         if args.debug:
             raise
-        print(f"zeronlp: error: {e}", file=sys.stderr)
-        return 2
+        same_everywhere = isinstance(e, distributed.DistributedError)  # raised on every rank
+        if comm.is_root or not same_everywhere:
+            print(f"zeronlp: error: {e}", file=sys.stderr)
+        return 2 if same_everywhere else _end(comm, 2)
     except BaseException:
         runs.release_unfinished()
         raise
     runs.forget_claims()
     return status
+
+
+def _end(comm, code):
+    """Exit status ``code``; with other ranks, end them too (they may wait for this one)."""
+    if comm.size > 1:
+        comm.abort(code)
+    return code
 
 
 if __name__ == "__main__":

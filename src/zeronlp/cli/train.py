@@ -8,6 +8,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import backend, models, optimizers
+from ..distributed import world
 from ..errors import DataError, InputError, TrainingDiverged
 from ..training import RnnlmTrainer, Trainer, eval_perplexity, seq2seq_accuracy
 from . import plots, runs
@@ -16,10 +17,18 @@ from . import plots, runs
 
 
 def _start(args, task, model_name):
-    """Seed, pick the device, create the run directory and write config.json."""
+    """Seed, pick the device, create the run directory and write config.json.
+
+    Under mpiexec only rank 0 writes files: the other ranks get None for the directory.
+    """
+    comm = world()
     backend.seed(args.seed)
     if getattr(args, "gpu", False):
+        if comm.size > 1:
+            comm.select_gpu()
         backend.use_gpu()
+    if not comm.is_root:
+        return None
     run_dir = runs.new_run_dir(args.out, task, model_name)
     config = {k: v for k, v in vars(args).items() if k != "func"}
     runs.write_json(run_dir / "config.json", config)
@@ -28,6 +37,8 @@ def _start(args, task, model_name):
 
 def _checkpoint(model, run_dir, meta, history):
     """Write params.npz and history.json (atomically): called after every epoch."""
+    if run_dir is None:  # not rank 0
+        return
     model.save_params(run_dir / "params.npz", meta=meta)
     runs.write_json(run_dir / "history.json", history)
 
@@ -44,7 +55,7 @@ def _fit(trainer, model, run_dir, meta, *args, **kwargs):
 
 def _say(args, text):
     """A line of progress (tqdm.write keeps the progress bar intact)."""
-    if not args.quiet:
+    if not args.quiet and world().is_root:
         tqdm.write(text)
 
 
@@ -57,8 +68,10 @@ def train_spiral(args):
     backend.seed(args.seed)
     x, t = spiral.load_data()
     model = models.TwoLayerNet(input_size=2, hidden_size=args.hidden, output_size=3)
-    trainer = Trainer(model, optimizers.SGD(lr=args.lr))
+    trainer = Trainer(model, optimizers.SGD(lr=args.lr), comm=world())
     trainer.fit(x, t, args.epochs, args.batch_size, eval_interval=10, verbose=not args.quiet)
+    if not world().is_root:
+        return 0
     loss = model.forward(x, t)
     accuracy = float((model.predict(x).argmax(axis=1) == t.argmax(axis=1)).mean())
     print(f"spiral: {args.epochs} epochs, final loss {loss:.4f}, training accuracy {accuracy:.1%}")
@@ -153,6 +166,8 @@ def train_seq2seq(args):
     args.batch_size = args.batch_size or batch_size
     args.lr = args.lr or lr
     args.lr_factor = lr_factor if args.lr_factor is None else args.lr_factor
+    comm = world()
+    comm.shard(args.batch_size, "--batch-size")  # refuses a batch the ranks cannot share
     (x_train, t_train), (x_test, t_test), (char_to_id, id_to_char) = load_sequence_task(
         task, args.data, args.train_size
     )
@@ -161,7 +176,7 @@ def train_seq2seq(args):
     run_dir = _start(args, task, args.model)
     vocab_size = len(char_to_id)
     model = build_seq2seq(args, vocab_size, x_train.shape[1], t_train.shape[1])
-    trainer = Trainer(model, optimizers.Adam(lr=args.lr))
+    trainer = Trainer(model, optimizers.Adam(lr=args.lr), comm=comm)
     meta = {
         "task": task,
         "vocab": [id_to_char[i] for i in range(vocab_size)],
@@ -173,7 +188,7 @@ def train_seq2seq(args):
     x_test_dev, t_test_dev = backend.to_device(x_test), backend.to_device(t_test)
 
     def evaluate():
-        acc = seq2seq_accuracy(model, x_test_dev, t_test_dev)
+        acc = seq2seq_accuracy(model, x_test_dev, t_test_dev, comm=comm)
         record = {"acc": acc, "lr": trainer.optimizer.lr}
         _checkpoint(model, run_dir, meta, trainer.history + [record])
         _say(args, f"epoch {trainer.current_epoch}: test accuracy {acc:.2%}")
@@ -200,6 +215,8 @@ def train_seq2seq(args):
         verbose=not args.quiet,
     )
     _checkpoint(model, run_dir, meta, trainer.history)
+    if not comm.is_root:
+        return 0
     plots.write_run_plots(run_dir, model, meta, trainer, x_test[:1], t_test[:1])
     last = trainer.history[-1]
     print(
@@ -231,6 +248,8 @@ def train_ptb(args):
         if len(split) <= 10 * 35:  # eval_perplexity reads 10 streams of 35 tokens
             raise DataError(f"the {name} split has {len(split)} tokens; perplexity needs > 350")
     cls = LM_MODELS[args.model]
+    comm = world()
+    comm.shard(args.batch_size, "--batch-size")  # refuses a batch the ranks cannot share
     if args.lr is None:  # the book's SGD rate for the RNNs; Adam's usual rate for the Transformer
         args.lr = 1e-3 if cls is models.TransformerLM else 20.0
     run_dir = _start(args, "ptb", args.model)
@@ -245,7 +264,7 @@ def train_ptb(args):
         optimizer = optimizers.Adam(lr=args.lr)
     else:
         optimizer = optimizers.SGD(lr=args.lr)
-    trainer = RnnlmTrainer(model, optimizer)
+    trainer = RnnlmTrainer(model, optimizer, comm=comm)
     meta = {
         "task": "ptb",
         "vocab": [id_to_word[i] for i in range(vocab_size)],
@@ -259,7 +278,8 @@ def train_ptb(args):
     def evaluate():
         nonlocal best_val
         model.reset_state()
-        val = eval_perplexity(model, corpus_val[: args.eval_size] if args.eval_size else corpus_val)
+        val_corpus = corpus_val[: args.eval_size] if args.eval_size else corpus_val
+        val = eval_perplexity(model, val_corpus, comm=comm)
         model.reset_state()
         if val > best_val and args.lr_decay != 1.0:  # the book's schedule for BetterRnnlm
             optimizer.lr /= args.lr_decay
@@ -290,9 +310,11 @@ def train_ptb(args):
         verbose=not args.quiet,
     )
     model.reset_state()
-    test_ppl = eval_perplexity(model, corpus_test)
+    test_ppl = eval_perplexity(model, corpus_test, comm=comm)
     trainer.history[-1]["test_ppl"] = test_ppl
     _checkpoint(model, run_dir, meta, trainer.history)
+    if not comm.is_root:
+        return 0
     plots.write_run_plots(run_dir, model, meta, trainer)
     print(
         f"ptb test perplexity {test_ppl:.2f} after {args.epochs} epochs "
@@ -330,6 +352,7 @@ def train_word2vec(args):
             sample=args.sample,
             seed=args.seed,
             verbose=not args.quiet,
+            comm=world(),
         )
     except TrainingDiverged:
         _checkpoint(model, run_dir, meta, [])  # the rows were put back: all finite
@@ -340,6 +363,8 @@ def train_word2vec(args):
         for e in range(args.epochs)
     ]
     _checkpoint(model, run_dir, meta, history)
+    if not world().is_root:
+        return 0
     vecs = backend.to_cpu(model.word_vecs)
     for query in ("you", "year", "car", "toyota"):
         near = text.most_similar(query, word_to_id, id_to_word, vecs, top=5)

@@ -19,12 +19,15 @@ def _forward_eval(model, xs, ts):
     return model.forward(xs, ts)
 
 
-def eval_perplexity(model, corpus, batch_size=10, time_size=35, verbose=False):
+def eval_perplexity(model, corpus, batch_size=10, time_size=35, verbose=False, comm=None):
     """Perplexity exp(mean cross-entropy) of a language model on a corpus (the book's).
 
     The corpus is read as ``batch_size`` streams, ``time_size`` tokens at a time, through
     the stateful model, as in training; call ``model.reset_state()`` first to start from
     nothing (the book does). corpus: (L,) ids. A loss past the float range gives ``inf``.
+    comm: a zeronlp.distributed communicator; each rank then runs a contiguous share of
+    the streams and the summed losses and token counts give every rank the perplexity of
+    the whole corpus.
     """
     corpus = np.asarray(corpus)
     corpus_size = len(corpus)
@@ -35,6 +38,8 @@ def eval_perplexity(model, corpus, batch_size=10, time_size=35, verbose=False):
             f"({batch_size} x {time_size})"
         )
     jump = (corpus_size - 1) // batch_size
+    if comm is not None and comm.size > 1:
+        return _eval_perplexity_shared(model, corpus, batch_size, time_size, max_iters, comm)
     offsets = np.arange(batch_size)[:, None] * jump + np.arange(time_size)
     total_loss = 0.0
     for iters in tqdm(range(max_iters), disable=not verbose, desc="perplexity", leave=False):
@@ -44,24 +49,47 @@ def eval_perplexity(model, corpus, batch_size=10, time_size=35, verbose=False):
     return perplexity(total_loss / max_iters)
 
 
-def seq2seq_accuracy(model, x, t, batch_size=1000, method="greedy", **options):
+def _eval_perplexity_shared(model, corpus, batch_size, time_size, max_iters, comm):
+    """eval_perplexity over the ranks: sums of losses and of tokens, then one ratio."""
+    corpus_size = len(corpus)
+    jump = (corpus_size - 1) // batch_size
+    streams = np.arange(batch_size)[comm.split(batch_size)]  # may be empty on a rank
+    offsets = streams[:, None] * jump + np.arange(time_size)  # (b, T)
+    total = 0.0
+    for iters in range(max_iters if streams.size else 0):
+        idx = offsets + iters * time_size
+        xs, ts = corpus[idx % corpus_size], corpus[(idx + 1) % corpus_size]
+        total += _forward_eval(model, xs, ts) * idx.size  # mean loss -> summed loss
+    loss_sum, tokens = comm.allreduce_sum([total, max_iters * streams.size * time_size])
+    return perplexity(loss_sum / tokens)
+
+
+def seq2seq_accuracy(model, x, t, batch_size=1000, method="greedy", comm=None, **options):
     """Exact-match accuracy of a seq2seq model: the share of answers decoded right.
 
     x: (N, Tq) question ids; t: (N, Ta) answer ids whose first column is the start symbol.
     Decodes ``batch_size`` questions at a time (``model.generate_batch``) and compares all
     Ta - 1 generated ids with t[:, 1:].
+    comm: a zeronlp.distributed communicator; each rank then decodes a contiguous share of
+    the questions and the summed counts give every rank the accuracy on all of them.
     """
     if len(x) != len(t):
         raise ValueError(f"x has {len(x)} questions but t has {len(t)} answers")
     if len(x) == 0:
         raise ValueError("seq2seq_accuracy got no examples")
+    total = len(x)
+    if comm is not None and comm.size > 1:
+        share = comm.split(total)
+        x, t = x[share], t[share]
     correct = 0
     for i in range(0, len(x), batch_size):
         xb, tb = x[i : i + batch_size], t[i : i + batch_size]
         guess = model.generate_batch(xb, tb[:, 0], tb.shape[1] - 1, method, **options)
         module = get_array_module(guess)
         correct += int(module.all(guess == module.asarray(tb[:, 1:]), axis=1).sum())
-    return correct / len(x)
+    if comm is not None and comm.size > 1:
+        correct = int(comm.allreduce_sum([correct])[0])
+    return correct / total
 
 
 def eval_seq2seq(model, question, correct, id_to_char, verbose=False, is_reverse=False):

@@ -14,6 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..backend import get_array_module
+from ..distributed import Communicator
 from ..errors import InputError, TrainingDiverged
 from ..optimizers import clip_grads, grad_norm
 
@@ -47,8 +48,11 @@ def _is_transpose_of(p, q):
     return p.base is q or q.base is p or (p.base is not None and p.base is q.base)
 
 
-def train_step(model, optimizer, batch_x, batch_t, max_grad=None, where="", backup=None):
-    """forward, backward, (clip), update; returns the loss.
+def train_step(model, optimizer, batch_x, batch_t, max_grad=None, where="", backup=None, comm=None):
+    """forward, backward, (average across ranks), (clip), update; returns the loss.
+
+    With a communicator (zeronlp.distributed) the gradients and the loss are averaged over
+    the ranks before clipping, so clipping uses the norm of the global gradient.
 
     A step that would leave the model non-finite is never applied: a NaN or infinite loss,
     or gradients whose global norm is not finite, raise ``TrainingDiverged`` (a
@@ -63,6 +67,8 @@ def train_step(model, optimizer, batch_x, batch_t, max_grad=None, where="", back
         raise TrainingDiverged(f"loss became {loss}{where}; parameters were not updated with it")
     model.backward()
     params, grads = remove_duplicate(model.params, model.grads)
+    if comm is not None:
+        loss = comm.allreduce_grads(grads, loss)
     norm = clip_grads(grads, max_grad) if max_grad is not None else grad_norm(grads)
     if not math.isfinite(norm):
         raise TrainingDiverged(
@@ -112,9 +118,10 @@ def perplexity(mean_loss):
 class _Loop:
     """What both trainers share: the model, the optimizer, the progress bar, the history."""
 
-    def __init__(self, model, optimizer):
+    def __init__(self, model, optimizer, comm=None):
         self.model = model
         self.optimizer = optimizer
+        self.comm = Communicator() if comm is None else comm  # data-parallel ranks
         self.eval_interval = None
         self.current_epoch = 0
         self.history = []  # one dict per epoch: {"epoch", "time", **eval_fn()}
@@ -142,8 +149,10 @@ class _Loop:
         (batch_x, batch_t); every ``eval_interval`` iterations ``record(mean loss)`` stores
         the running figure and returns what the progress bar shows."""
         self.eval_interval = eval_interval
+        self.comm.broadcast_params(self.model.params)  # every rank starts from rank 0's
+        self.comm.split_random_streams()
         total_loss, loss_count = 0.0, 0
-        with self._bar(max_epoch * max_iters, verbose) as bar:
+        with self._bar(max_epoch * max_iters, verbose and self.comm.is_root) as bar:
             for _ in range(max_epoch):
                 for iters, (batch_x, batch_t) in enumerate(epoch_batches()):
                     total_loss += train_step(
@@ -154,6 +163,7 @@ class _Loop:
                         max_grad,
                         self._where(iters),
                         self._backup,
+                        self.comm,
                     )
                     loss_count += 1
                     if eval_interval is not None and iters % eval_interval == 0:
@@ -178,10 +188,12 @@ class Trainer(_Loop):
     non-finite loss, gradient or updated parameter stops training with TrainingDiverged (a
     FloatingPointError) naming the epoch and iteration; the parameters stay the last finite
     ones (see ``train_step``).
+    comm: a zeronlp.distributed communicator; each rank then takes its share of every
+    batch of ``batch_size`` (the global batch) and all ranks apply the averaged gradient.
     """
 
-    def __init__(self, model, optimizer):
-        super().__init__(model, optimizer)
+    def __init__(self, model, optimizer, comm=None):
+        super().__init__(model, optimizer, comm)
         self.loss_list = []
 
     def fit(
@@ -205,13 +217,15 @@ class Trainer(_Loop):
                 f"need batch_size >= 1 and max_epoch >= 0, got {batch_size}, {max_epoch}"
             )
         max_iters = max(data_size // batch_size, 1)
+        rows = self.comm.shard(batch_size)  # this rank's rows of every batch
 
         def epoch_batches():
             nonlocal x, t
-            idx = np.random.permutation(data_size)
+            idx = self.comm.bcast(np.random.permutation(data_size))  # rank 0's order
             x, t = x[idx], t[idx]
             for iters in range(max_iters):
-                batch = slice(iters * batch_size, (iters + 1) * batch_size)
+                start = iters * batch_size
+                batch = slice(start + rows.start, start + rows.stop)
                 yield x[batch], t[batch]
 
         def record(loss):
@@ -239,18 +253,21 @@ class RnnlmTrainer(_Loop):
     model's hidden state carries over from one batch to the next.
     fit(xs, ts, max_epoch, batch_size, time_size, max_grad, eval_interval, eval_fn):
     ``ppl_list`` gets the perplexity of every ``eval_interval`` iterations.
+    comm: a zeronlp.distributed communicator; rank r of R then runs the streams
+    [r*B/R, (r+1)*B/R) of the ``batch_size`` B streams, and all apply the averaged gradient.
     """
 
-    def __init__(self, model, optimizer):
-        super().__init__(model, optimizer)
+    def __init__(self, model, optimizer, comm=None):
+        super().__init__(model, optimizer, comm)
         self.time_idx = None
         self.ppl_list = []
+        self.rows = slice(None)  # the streams this rank runs (all of them in one process)
 
     def get_batch(self, x, t, batch_size, time_size):
         """The next (batch_size, time_size) block of every stream: (batch_x, batch_t)."""
         data_size = len(x)
         jump = data_size // batch_size
-        offsets = np.arange(batch_size) * jump
+        offsets = np.arange(batch_size)[self.rows] * jump
         idx = (offsets[:, None] + self.time_idx + np.arange(time_size)) % data_size
         self.time_idx += time_size
         return x[idx], t[idx]
@@ -279,6 +296,7 @@ class RnnlmTrainer(_Loop):
                 f"({batch_size} x {time_size})"
             )
         self.time_idx = 0  # the streams start again from their offsets, and so does the state
+        self.rows = self.comm.shard(batch_size)
         self.model.reset_state()
 
         def epoch_batches():

@@ -147,6 +147,7 @@ def train_word2vec(
     max_row_updates=MAX_ROW_UPDATES,
     seed=None,
     verbose=True,
+    comm=None,
 ):
     """Train a CBOW or SkipGram model on ``corpus`` with sparse SGD; see the module docstring.
 
@@ -168,9 +169,18 @@ def train_word2vec(
     seed: seed of the random draws; None draws one from NumPy's global generator, so
     ``np.random.seed`` makes runs repeatable.
     verbose: show a progress bar.
+    comm: a zeronlp.distributed communicator (data-parallel, see below).
 
     Returns the mean loss per target of every batch (a list of floats): for CBOW the book's
     loss, for SkipGram the sum over the 2*window contexts.
+
+    With ``comm`` of R ranks (the same ``seed`` on every rank), all ranks draw the same
+    subsampling, segment order and negatives as one process; rank r takes a contiguous share
+    of every batch's segments, applies its sparse updates, and the ranks then sum their
+    updates of W_in and W_out (one Allreduce of both matrices per batch). The result is the
+    one-process run's up to float32 rounding, except for rows over ``max_row_updates``,
+    which each rank caps on its own share of the batch (pass ``max_row_updates=None`` for
+    the exact sums).
     """
     from ..models.word2vec import CBOW, SkipGram
 
@@ -196,6 +206,8 @@ def train_word2vec(
             f"the corpus has {corpus.size} words; window_size={w} needs at least {2 * w + 1}"
         )
     module = get_array_module(W_in)
+    if comm is not None and comm.size > 1 and seed is None:
+        raise ValueError("train_word2vec over several ranks needs a seed (the same on all)")
     rng = np.random.default_rng(np.random.randint(2**31) if seed is None else seed)
     table = module.asarray(unigram_table(model.ns_loss.sampler.word_p))
     keep_p = keep_probability(np.bincount(corpus, minlength=V), sample)
@@ -211,7 +223,9 @@ def train_word2vec(
     total_batches = epochs * batches_per_epoch
     history = []
     done = 0
-    bar = tqdm(total=total_batches, disable=not verbose, unit="batch")
+    shared = comm is not None and comm.size > 1
+    show = verbose and (comm is None or comm.is_root)
+    bar = tqdm(total=total_batches, disable=not show, unit="batch")
     try:
         for epoch in range(epochs):
             kept = corpus[rng.random(corpus.size) < keep_p[corpus]] if sample > 0 else corpus
@@ -233,10 +247,15 @@ def train_word2vec(
                 progress = min(done / total_batches, 1.0)
                 rate = lr - (lr - min_lr) * progress
                 where = f"at epoch {epoch + 1}, batch {first // segs_per_batch + 1}"
+                share = comm.split(seg.size) if shared else slice(None)
+                if shared:
+                    before = W_in.copy(), W_out.copy()
                 loss = _step(
                     W_in, W_out, tokens, module.asarray(seg), w, L, table, rng, rate,
-                    in_scale, skip_gram, valid, max_row_updates, where,
+                    in_scale, skip_gram, valid, max_row_updates, where, share,
                 )  # fmt: skip
+                if shared:
+                    loss = _sum_updates(comm, W_in, W_out, before, loss, valid, seg, share, L)
                 history.append(loss)
                 done += 1
                 bar.update(1)
@@ -246,15 +265,47 @@ def train_word2vec(
     return history
 
 
+def _sum_updates(comm, W_in, W_out, before, loss, valid, seg, share, L):
+    """Sum the ranks' updates of W_in and W_out (W = before + sum of the ranks' W - before),
+    and return the mean loss over the whole batch."""
+    mine = _targets(valid, share, L, seg.size)
+    W_in -= before[0]  # this rank's update
+    W_out -= before[1]
+    loss_sum = comm.allreduce_grads([W_in, W_out], loss * mine, average=False)
+    W_in += before[0]
+    W_out += before[1]
+    return loss_sum / _targets(valid, slice(None), L, seg.size)
+
+
+def _targets(valid, share, L, n_segs):
+    """Real (not padded) targets in the segments ``share`` of a batch."""
+    if valid is None:
+        return float(len(range(n_segs)[share]) * L)
+    return float(valid.reshape(n_segs, L)[share].sum())
+
+
 def _step(
-    W_in, W_out, tokens, seg, w, L, table, rng, rate, in_scale, skip_gram, valid, max_count, where
-):
-    """One sparse SGD step on the segments starting at ``seg``; returns the mean loss.
+    W_in, W_out, tokens, seg, w, L, table, rng, rate, in_scale, skip_gram, valid, max_count,
+    where, share=slice(None),
+):  # fmt: skip
+    """One sparse SGD step on the segments ``seg[share]``; returns their mean loss.
+
+    The negatives are drawn for all of ``seg`` (so every rank draws what one process
+    draws) and the share's rows kept.
 
     Never leaves a non-finite row: raises TrainingDiverged before the update on a
     non-finite loss, and after it (with the touched rows put back) on a non-finite row.
     """
     module = get_array_module(W_in)
+    P = 2 * w if skip_gram else 1  # positives per target
+    first, stop, _ = share.indices(seg.size)
+    draw = rng.integers(0, table.size, size=(seg.size * L, P, 5), dtype=np.int32)
+    draw = draw[first * L : stop * L]  # this rank's targets' negatives
+    seg = seg[share]
+    if valid is not None:
+        valid = valid.reshape(-1, L)[share].reshape(-1)
+    if seg.size == 0:  # a rank without segments in this batch
+        return 0.0
     S, H = seg.size, W_in.shape[1]
     ids = tokens[seg[:, None] + module.arange(L + 2 * w)]  # (S, L + 2w) token windows
     target = ids[:, w : w + L].reshape(-1)  # (B,)
@@ -269,8 +320,6 @@ def _step(
         h = window_sum(E, w).reshape(B, H)
         h *= 1.0 / (2 * w)
         positive = target[:, None]  # (B, 1)
-    P = positive.shape[1]
-    draw = rng.integers(0, table.size, size=(B, P, 5), dtype=np.int32)
     negative = table[module.asarray(draw)]
     out = module.concatenate([positive[:, :, None].astype(negative.dtype), negative], axis=2)
     Wo = W_out.take(out, axis=0)  # (B, P, 6, H)
