@@ -1,3 +1,4 @@
+import argparse
 import json
 import os
 import subprocess
@@ -169,3 +170,156 @@ def test_train_word2vec_then_similar(tmp_path, data_dir, capsys):
     assert len(capsys.readouterr().out.strip().splitlines()) == 3
     assert main(["similar", str(run), "zzzz"]) == 2
     assert "zzzz" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- options: checked when parsed
+
+COUNTS = {
+    ("train", "date"): ["--epochs", "--batch-size", "--wordvec", "--hidden", "--train-size",
+                        "--d-model", "--layers", "--heads", "--ff", "--threads"],
+    ("train", "addition"): ["--epochs", "--batch-size", "--hidden"],
+    ("train", "ptb"): ["--epochs", "--batch-size", "--wordvec", "--hidden", "--time-size",
+                       "--train-size", "--eval-size", "--d-model", "--heads"],
+    ("train", "word2vec"): ["--epochs", "--batch-size", "--hidden", "--window", "--train-size"],
+    ("train", "spiral"): ["--epochs", "--batch-size", "--hidden"],
+    ("generate", "RUN"): ["--length", "--top-k", "--beam", "--threads"],
+    ("translate", "RUN", "a question"): ["--beam"],
+    ("eval", "RUN"): ["--beam"],
+    ("similar", "RUN", "you"): ["--top"],
+    ("analogy", "RUN", "a", "b", "c"): ["--top"],
+}  # fmt: skip
+POSITIVES = {
+    ("train", "date"): ["--lr", "--max-grad", "--lr-factor"],
+    ("train", "ptb"): ["--lr", "--max-grad", "--lr-decay"],
+    ("train", "word2vec"): ["--lr"],
+    ("train", "spiral"): ["--lr", "--max-grad"],
+    ("generate", "RUN"): ["--temperature"],
+}
+BAD = [
+    (command, option, value)
+    for table, values in (
+        (COUNTS, ["0", "-5", "nan", "1.5"]),
+        (POSITIVES, ["0", "-1", "nan", "inf"]),
+    )
+    for command, names in table.items()
+    for option in names
+    for value in values
+] + [
+    (("train", "date"), "--dropout", "1"),
+    (("train", "ptb"), "--dropout", "-0.1"),
+    (("train", "word2vec"), "--sample", "-1"),
+    (("train", "word2vec"), "--sample", "nan"),
+    (("train", "date"), "--seed", "-1"),
+    (("generate", "RUN"), "--seed", "nan"),
+]
+
+
+@pytest.mark.parametrize(("command", "option", "value"), BAD)
+def test_a_bad_number_is_one_line_exit_2_and_nothing_written(
+    command, option, value, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    argv = [str(tmp_path / "run") if a == "RUN" else a for a in command]
+    if argv[0] == "train":
+        argv += ["--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as e:
+        main([*argv, f"{option}={value}"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"argument {option}:" in err and value in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["translate", "RUN", ""],
+        ["translate", "RUN", "ok", "  "],
+        ["generate", "RUN", "--start", ""],
+        ["similar", "RUN", ""],
+    ],
+)
+def test_empty_questions_and_words_are_refused(argv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([str(tmp_path) if a == "RUN" else a for a in argv])
+    assert e.value.code == 2
+    assert "must not be empty" in capsys.readouterr().err
+
+
+def test_a_mistyped_option_is_named_with_a_suggestion(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "date", "--ephocs", "3"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("zeronlp train date: error: unrecognized option --ephocs")
+    assert "(did you mean --epochs?)" in err and len(err.splitlines()) == 1
+
+
+def _leaf_parsers():
+    from zeronlp.cli import build_parser
+
+    def walk(parser):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            yield parser
+        for action in subs:
+            for child in action.choices.values():
+                yield from walk(child)
+
+    return list(walk(build_parser()))
+
+
+def test_every_subcommand_help_shows_every_default():
+    leaves = _leaf_parsers()
+    assert len(leaves) == 11  # 5 tasks; eval, translate, generate, similar, analogy, plot
+    for parser in leaves:
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            flag = action.nargs == 0 and action.default in (False, argparse.SUPPRESS)
+            if not action.option_strings or flag:  # positionals, --help, --quiet, --gpu
+                continue
+            assert "default" in formatter._get_help_string(action), (parser.prog, action.dest)
+
+
+def test_explicit_values_are_kept_not_replaced_by_defaults(tmp_path, date_file, capsys):
+    run = tmp_path / "run"
+    argv = ["train", "date", "--data", str(date_file), "--epochs", "1", "--hidden", "8",
+            "--batch-size", "7", "--lr", "0.002", "--lr-factor", "0.5", "--out", str(run),
+            "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert (config["batch_size"], config["lr"], config["lr_factor"]) == (7, 0.002, 0.5)
+    assert "parser" not in config and "func" not in config
+
+
+def test_spiral_takes_out_gpu_and_max_grad(tmp_path, capsys):
+    run = tmp_path / "spiral"
+    argv = ["train", "spiral", "--epochs", "3", "--max-grad", "1", "--out", str(run), "--quiet"]
+    assert main(argv) == 0
+    assert {"config.json", "params.npz", "history.json"} <= {p.name for p in run.iterdir()}
+    assert "--gpu" in _leaf_parsers()[0].format_help()
+
+
+def test_messages_singular_article_and_split(tmp_path, date_file, capsys):
+    run = tmp_path / "run"
+    argv = ["train", "date", "--data", str(date_file), "--epochs", "1", "--hidden", "8",
+            "--out", str(run), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    assert "after 1 epoch (" in capsys.readouterr().out
+    assert main(["eval", str(run), "--split", "train"]) == 0
+    assert "date training accuracy" in capsys.readouterr().out
+    assert main(["eval", str(run), "--split", "valid"]) == 2
+    assert "no validation split" in capsys.readouterr().err
+    assert main(["generate", str(run)]) == 2
+    assert "holds an AttentionSeq2seq, not a language model" in capsys.readouterr().err
+
+
+def test_every_missing_run_is_reported_the_same_way(tmp_path, capsys):
+    missing = str(tmp_path / "nothing")
+    for argv in (["eval", missing], ["similar", missing, "you"], ["plot", missing],
+                 ["generate", missing], ["translate", missing, "x"]):  # fmt: skip
+        assert main(argv) == 2
+        assert capsys.readouterr().err.strip() == (
+            f"zeronlp: error: {missing} is not a run directory: no params.npz in it"
+        )

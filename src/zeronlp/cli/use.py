@@ -9,31 +9,50 @@ import numpy as np
 from .. import backend, io, models, text
 from ..training import eval_perplexity, seq2seq_accuracy
 from . import plots, runs
+from .train import _an
 
 # ---------------------------------------------------------------- eval
+
+
+def run_path(run):
+    """``run`` as a Path, or the one message every command gives for a missing run."""
+    path = Path(run)
+    if not (path / "params.npz").is_file():
+        raise FileNotFoundError(f"{path} is not a run directory: no params.npz in it")
+    return path
+
+
+SPLIT_NAMES = {"train": "training", "valid": "validation", "test": "test"}
 
 
 def evaluate(args):
     model, meta = runs.load_run(args.run)
     task = meta.get("task")
+    what = SPLIT_NAMES[args.split]
     if task == "ptb":
+        if args.beam is not None:
+            raise ValueError("--beam decodes seq2seq runs; a language model's perplexity has none")
         from ..datasets import ptb
 
         corpus, _, _ = ptb.load_data(args.split)
         model.reset_state()
-        print(f"{args.split} perplexity {eval_perplexity(model, corpus):.2f}")
+        print(f"{what} perplexity {eval_perplexity(model, corpus):.2f}")
     elif task in ("date", "addition"):
         from .train import load_sequence_task
 
+        if args.split == "valid":
+            raise ValueError(
+                f"the {task} data has no validation split (the book splits it 90/10 into "
+                "train and test): use --split test or --split train"
+            )
         config = runs.read_json(Path(args.run) / "config.json")
-        _, (x_test, t_test), _ = load_sequence_task(task, config.get("data"))
+        (x_train, t_train), (x_test, t_test), _ = load_sequence_task(task, config.get("data"))
+        x, t = (x_train, t_train) if args.split == "train" else (x_test, t_test)
         if meta.get("reverse"):
-            x_test = x_test[:, ::-1].copy()
+            x = x[:, ::-1].copy()
         options = {"beam_width": args.beam} if args.beam else {}
-        acc = seq2seq_accuracy(
-            model, x_test, t_test, method="beam" if args.beam else "greedy", **options
-        )
-        print(f"{task} test accuracy {acc:.2%} ({len(x_test)} questions)")
+        acc = seq2seq_accuracy(model, x, t, method="beam" if args.beam else "greedy", **options)
+        print(f"{task} {what} accuracy {acc:.2%} ({len(x)} questions)")
     else:
         raise ValueError(f"{args.run}: 'eval' knows the tasks ptb, date, addition, not {task!r}")
     return 0
@@ -52,7 +71,7 @@ def _word_ids(words, word_to_id, what="word"):
 def generate(args):
     model, meta = runs.load_run(args.run)
     if not isinstance(model, models.rnnlm.LanguageModel):
-        raise ValueError(f"{args.run} holds a {meta['model']}, not a language model")
+        raise ValueError(f"{args.run} holds {_an(meta['model'])}, not a language model")
     vocab = meta["vocab"]
     word_to_id = {w: i for i, w in enumerate(vocab)}
     prompt = _word_ids(args.start.lower().split(), word_to_id)
@@ -99,7 +118,7 @@ def encode_question(question, meta):
 def translate(args):
     model, meta = runs.load_run(args.run)
     if not isinstance(model, models.Seq2seq):
-        raise ValueError(f"{args.run} holds a {meta['model']}, not a seq2seq model")
+        raise ValueError(f"{args.run} holds {_an(meta['model'])}, not a seq2seq model")
     vocab = meta["vocab"]
     start_id = vocab.index("_")
     for question in args.questions:
@@ -130,7 +149,7 @@ def load_word_vectors(source):
         if not (isinstance(obj, dict) and "word_vecs" in obj):
             raise ValueError(f"{path} holds no 'word_vecs': not a word2vec parameter file")
         return obj["word_vecs"].astype(np.float32), obj["word_to_id"], obj["id_to_word"]
-    params = path / "params.npz" if path.is_dir() else path
+    params = run_path(path) / "params.npz" if path.suffix != ".npz" else path
     arrays, meta = io.load_arrays(params)
     vocab = meta.get("vocab")
     if vocab is None:
@@ -164,13 +183,11 @@ def analogy(args):
 
 def plot(args):
     if not plots.have_matplotlib():
-        raise ImportError("plotting needs matplotlib: pip install 'zeronlp[plot]'")
-    from .. import plot as plotting
-
-    run_dir = Path(args.run)
-    history = runs.read_json(run_dir / "history.json")
-    keys = [k for k in ("acc", "val_ppl", "loss") if any(k in h for h in history)]
-    path = run_dir / "history.png"
-    plotting.plot_history(history, keys, path)
-    print(f"wrote {path}")
+        raise ImportError(f"plotting needs matplotlib: {plots.INSTALL_HINT}")
+    run_dir = run_path(args.run)
+    written = plots.draw_run(run_dir)
+    if not written:
+        raise ValueError(f"{run_dir} holds nothing to draw (no history.json, curve.npz, ...)")
+    for path in written:
+        print(f"wrote {path}")
     return 0
