@@ -177,7 +177,7 @@ def _add_train(sub):
     p.add_argument(
         "--eval-size",
         type=options.count,
-        help="validate on the first N validation tokens (default: all)",
+        help="score only the first N validation and test tokens, for a quick check (default: all)",
     )
     _transformer_args(p, 128, dropout=False)
     lr_note = ", ".join(f"{lr:g} for {m}" for m, lr in train.PTB_LR.items())

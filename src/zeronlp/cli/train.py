@@ -280,7 +280,7 @@ def train_ptb(args):
     if args.train_size is not None:
         corpus = corpus[: args.train_size]
     if args.eval_size is not None:
-        corpus_val = corpus_val[: args.eval_size]
+        corpus_val, corpus_test = corpus_val[: args.eval_size], corpus_test[: args.eval_size]
     if len(corpus) - 1 < args.batch_size * args.time_size:
         raise ValueError(
             f"--train-size {len(corpus)} is too small: one batch needs more than "
@@ -337,8 +337,9 @@ def train_ptb(args):
     trainer.history[-1]["test_ppl"] = test_ppl
     _checkpoint(model, run_dir, meta, trainer.history)
     plots.write_run_plots(run_dir, model, meta, trainer)
+    part = "" if args.eval_size is None else f" (first {len(corpus_test)} tokens)"
     print(
-        f"ptb test perplexity {test_ppl:.2f} after {_plural(args.epochs, 'epoch')} "
+        f"ptb test perplexity{part} {test_ppl:.2f} after {_plural(args.epochs, 'epoch')} "
         f"({_duration(trainer.history[-1]['time'])}); run directory {run_dir}"
     )
     return 0
