@@ -39,15 +39,21 @@ def _save(fig, path):
     plt.close(fig)
 
 
-def plot_curve(values, path, xlabel="iterations", ylabel="loss", ylim=None, title=None, log=None):
+def plot_curve(
+    values, path, xlabel="iteration", ylabel="loss", ylim=None, title=None, log=None, every=1
+):
     """Plot one curve and save it as a PNG at ``path``.
 
+    values: one figure every ``every`` iterations (drawn at iteration 0, every, 2*every...).
     log: a log y axis (default: when ``ylabel`` mentions perplexity).
     """
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=(6, 4))
     values = np.asarray(values, dtype=float)
-    ax.plot(np.arange(1, len(values) + 1), values, marker="o" if len(values) < 30 else None)
+    ax.plot(np.arange(len(values)) * every, values, marker="o" if len(values) < 30 else None)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if log is None:
@@ -56,7 +62,7 @@ def plot_curve(values, path, xlabel="iterations", ylabel="loss", ylim=None, titl
         ax.set_yscale("log")
     if ylim is not None:
         ax.set_ylim(*ylim)
-    ax.set_title(title or f"{ylabel} over training")
+    ax.set_title(title or f"{ylabel} by iteration")
     ax.grid(True, alpha=0.3)
     _save(fig, path)
 
@@ -90,7 +96,10 @@ def plot_history(history, keys, path, title=None):
             ax.annotate(text, (e, v), textcoords="offset points", xytext=(0, 6), ha="center")
         ax.set_xlabel("epoch")
         ax.set_ylabel(LABELS.get(key, key))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(epochs) <= 20:
+            ax.set_xticks(epochs)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if epochs:
             ax.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
         if key == "acc":

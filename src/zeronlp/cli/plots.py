@@ -134,9 +134,8 @@ def draw_run(run_dir):
         data = _load_npz(run_dir / "curve.npz")
         what = str(data["what"])
         path = run_dir / ("perplexity.png" if "perplexity" in what else "loss.png")
-        interval = int(data["interval"])
-        xlabel = "iteration" if interval == 1 else f"iterations (x{interval})"
-        plot.plot_curve(data["values"], path, xlabel=xlabel, ylabel=what)
+        every = int(data["interval"])
+        plot.plot_curve(data["values"], path, ylabel=what, every=every)
         written.append(path)
     if (run_dir / "attention.npz").is_file():
         written += _draw_attention(run_dir, _load_npz(run_dir / "attention.npz"))
@@ -158,6 +157,8 @@ def _draw_attention(run_dir, data):
         question, answer = list(str(question)), list(str(answer))
         if bool(data["reverse"]):  # show the question the way it is written, not as fed
             weights, question = weights[..., ::-1], question[::-1]
+        width = len("".join(question).rstrip())  # drop the padding after the question
+        weights, question = weights[..., :width], question[:width]
         title = f"{''.join(question).strip()!r} -> {''.join(answer).strip()!r}"
         path = run_dir / f"attention-{k}.png"
         if weights.ndim == 3:
@@ -173,10 +174,8 @@ def write_curve(trainer, path, task):
     from .. import plot
 
     values, what = _curve_of(trainer)
-    interval = trainer.eval_interval or 1
-    plot.plot_curve(
-        values, path, xlabel=f"iterations (x{interval})", ylabel=what, title=f"{task}: {what}"
-    )
+    every = trainer.eval_interval or 1
+    plot.plot_curve(values, path, ylabel=what, title=f"{task}: {what}", every=every)
 
 
 def write_attention_map(model, meta, x, t, path):
