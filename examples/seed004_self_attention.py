@@ -1,6 +1,6 @@
 """Seed 004, done right: self-attention over the date questions, forward and backward.
 
-The learner's notebook (shared/seeds/004) builds Key = TimeAffine(TimeEmbedding(xs)),
+A learner's notebook ("seed 004") builds Key = TimeAffine(TimeEmbedding(xs)),
 Query = Value = TimeAffine(one-hot xs) with their own weights, the scores
 softmax(Q K^T / sqrt(d)) and the weighted sum of the values. Its forward is right; its
 backward is not:

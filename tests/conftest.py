@@ -4,12 +4,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-DATA_HINT = (
-    "ZERONLP_DATA is not set: point it at a folder holding the book's files "
-    "(github.com/oreilly-japan/deep-learning-from-scratch-2) as ptb/ptb.*.txt, "
-    "sequence/{addition,date}.txt and book-params/{Rnnlm,AttentionSeq2seq,cbow_params}.pkl"
-)
-
 
 @pytest.fixture
 def rng():
@@ -24,10 +18,10 @@ def _seed_global_rng():
 
 @pytest.fixture
 def data_dir():
-    """The folder of the book's data files named by ZERONLP_DATA; skips when it is not set."""
+    """The shared data folder named by ZERONLP_DATA; skips when it is not set."""
     root = os.environ.get("ZERONLP_DATA")
     if not root:
-        pytest.skip(DATA_HINT)
+        pytest.skip("ZERONLP_DATA is not set: point it at the shared data folder to run this test")
     path = Path(root)
     if not path.is_dir():
         pytest.skip(f"ZERONLP_DATA={root} is not a directory")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA_HINT
 
 from zeronlp.datasets import DatasetNotFoundError, ptb, sequence
 from zeronlp.datasets._files import cache_dir
@@ -25,7 +24,7 @@ def real_data():
     """$ZERONLP_DATA as a Path; skips when unset."""
     root = os.environ.get("ZERONLP_DATA")
     if not root:
-        pytest.skip(DATA_HINT)
+        pytest.skip("ZERONLP_DATA not set: point it at the shared data folder (../shared/data)")
     return Path(root)
 
 
