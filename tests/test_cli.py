@@ -150,6 +150,10 @@ def test_train_ptb_small_then_generate(tmp_path, data_dir, capsys):
     assert capsys.readouterr().out.startswith("the meaning of")
     assert main(["generate", str(run), "--start", "qwertyuiop"]) == 2
     assert "unknown word(s) ['qwertyuiop']" in capsys.readouterr().err
+    assert main(["eval", str(run), "--beam", "2"]) == 2
+    assert "--beam decodes seq2seq runs" in capsys.readouterr().err
+    assert main(["eval", str(run), "--split", "valid"]) == 0
+    assert capsys.readouterr().out.startswith("validation perplexity ")
 
 
 def test_similar_and_analogy_with_the_books_cbow_params(data_dir, capsys):
@@ -385,3 +389,25 @@ def test_word2vec_defaults_learn_on_the_first_batches(model, tmp_path, data_dir,
         main(["train", "word2vec", "--model", model, "--out", str(tmp_path / "run"), "--quiet"])
     first, last = np.mean(losses[:10]), np.mean(losses[-10:])
     assert np.all(np.isfinite(losses)) and last < first, (first, last)
+
+
+def test_without_matplotlib_the_run_says_so_once_and_plot_draws_later(
+    tmp_path, date_file, monkeypatch, capsys
+):
+    pytest.importorskip("matplotlib")
+    from zeronlp.cli import plots
+
+    run = tmp_path / "run"
+    monkeypatch.setattr(plots, "have_matplotlib", lambda: False)
+    argv = ["train", "date", "--data", str(date_file), "--epochs", "1", "--hidden", "8"]
+    assert main([*argv, "--out", str(run), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("plots skipped: matplotlib is not installed") == 1
+    assert not list(run.glob("*.png"))
+    with np.load(run / "attention.npz") as stored:
+        assert stored["weights"].shape[:2] == (3, 10)  # 3 questions, 10 answer characters
+    assert main(["plot", str(run)]) == 2  # still "without" matplotlib
+    monkeypatch.undo()
+    assert main(["plot", str(run)]) == 0
+    names = {p.name for p in run.glob("*.png")}
+    assert {"history.png", "loss.png", "attention-1.png", "attention-3.png"} <= names
