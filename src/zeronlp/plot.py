@@ -31,6 +31,16 @@ def _pyplot():
     return plt
 
 
+def _log_axis(ax):
+    """A log y axis labelled with plain numbers (600, 2000), minor ticks too when the range
+    is narrow."""
+    from matplotlib.ticker import LogFormatter
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+    ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+
+
 def _save(fig, path):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -59,7 +69,7 @@ def plot_curve(
     if log is None:
         log = "perplexity" in ylabel
     if log and len(values) and np.all(values > 0):
-        ax.set_yscale("log")
+        _log_axis(ax)
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.set_title(title or f"{ylabel} by iteration")
@@ -106,7 +116,8 @@ def plot_history(history, keys, path, title=None):
             ax.set_ylim(*accuracy_limits(values))
             ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         elif "ppl" in key:
-            ax.set_yscale("log")
+            _log_axis(ax)
+        ax.margins(y=0.15)  # room for the values written above the points
         ax.grid(True, alpha=0.3)
         ax.set_title(f"{LABELS.get(key, key)} after each epoch")
     if title:
