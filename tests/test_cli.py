@@ -317,7 +317,10 @@ def test_messages_singular_article_and_split(tmp_path, date_file, capsys):
     assert main(["eval", str(run), "--split", "valid"]) == 2
     assert "no validation split" in capsys.readouterr().err
     assert main(["generate", str(run)]) == 2
-    assert "holds an AttentionSeq2seq, not a language model" in capsys.readouterr().err
+    assert "is a date run; this command needs a ptb run" in capsys.readouterr().err
+    from zeronlp.cli.train import _an
+
+    assert (_an("AttentionSeq2seq"), _an("Rnnlm")) == ("an AttentionSeq2seq", "a Rnnlm")
 
 
 def test_every_missing_run_is_reported_the_same_way(tmp_path, capsys):
