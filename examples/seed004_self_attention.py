@@ -1,6 +1,6 @@
 """Seed 004, done right: self-attention over the date questions, forward and backward.
 
-The learner's notebook (shared/seeds/004) builds Key = TimeAffine(TimeEmbedding(xs)),
+A learner's notebook ("seed 004") builds Key = TimeAffine(TimeEmbedding(xs)),
 Query = Value = TimeAffine(one-hot xs) with their own weights, the scores
 softmax(Q K^T / sqrt(d)) and the weighted sum of the values. Its forward is right; its
 backward is not:
@@ -59,10 +59,16 @@ def main():
     for p in small.params:
         p[...] = np.random.randn(*p.shape) * 0.5
     errors = gradcheck(small, xs[:2, :7])
-    print(format_errors(errors))
     # the key bias adds one constant to every score of a row, which softmax ignores: its true
     # gradient is 0, so a relative error there compares round-off with round-off
-    print("key bias gradient, max |.|:", float(np.abs(small.grads[2]).max()))
+    key_bias = errors.pop("params[2]")
+    print("gradient check (relative error; a correct backward gives ~1e-8 or less):")
+    print(format_errors(errors))
+    print(
+        f"params[2] (key bias): true gradient 0 (softmax ignores a constant added to a row); "
+        f"backward gives max |.| {float(np.abs(small.grads[2]).max()):.1e}, so its relative "
+        f"error ({key_bias:.0e}) compares round-off with round-off"
+    )
 
 
 if __name__ == "__main__":

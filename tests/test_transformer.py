@@ -747,7 +747,7 @@ def test_cli_train_date_transformer_translate_with_head_heatmaps(tmp_path, capsy
     assert capsys.readouterr().out.startswith("may 3, 2001 -> ")
     if plots_available():
         assert png.read_bytes()[:4] == b"\x89PNG"
-        assert (run / "attention.png").is_file()
+        assert (run / "attention-1.png").is_file()
     assert main(["eval", str(run)]) == 0
     assert "test accuracy" in capsys.readouterr().out
 

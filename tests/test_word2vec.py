@@ -313,7 +313,7 @@ def read_ptb(path):
 def test_cbow_on_ptb_one_epoch(data_dir):
     path = data_dir / "ptb" / "ptb.train.txt"
     if not path.is_file():
-        pytest.skip(f"{path} not found")
+        pytest.skip(f"{path} not found: put the book's ptb.train.txt under $ZERONLP_DATA/ptb/")
     corpus, word_to_id = read_ptb(path)
     np.random.seed(0)
     model = CBOW(len(word_to_id), 100, 5, corpus)

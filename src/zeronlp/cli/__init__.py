@@ -25,31 +25,68 @@ import numpy as np
 
 from .. import distributed
 from ..errors import TrainingDiverged, UserError
-from . import runs, train, use
+from . import options, runs, train, use
 
 
-def _common_train(p, epochs, batch_size, lr, max_grad):
-    p.add_argument("--epochs", type=int, default=epochs)
-    p.add_argument("--batch-size", type=int, default=batch_size)
-    p.add_argument("--lr", type=float, default=lr, help="learning rate")
-    p.add_argument("--max-grad", type=float, default=max_grad, help="gradient clipping norm")
-    p.add_argument("--seed", type=int, default=1984)
-    p.add_argument("--out", metavar="DIR", help="run directory (default runs/TASK-MODEL-TIME)")
+def _common_train(p, epochs, batch_size, lr, max_grad, batch_note="", lr_note="", clip=True):
+    """Options every task takes; a None default is chosen per model (said in the notes)."""
+    p.add_argument("--epochs", type=options.count, default=epochs, help="passes over the data")
+    p.add_argument(
+        "--batch-size",
+        type=options.count,
+        default=batch_size,
+        help="examples per update" + (f" (default: {batch_note})" if batch_size is None else ""),
+    )
+    p.add_argument(
+        "--lr",
+        type=options.positive,
+        default=lr,
+        help="learning rate" + (f" (default: {lr_note})" if lr is None else ""),
+    )
+    if clip:  # word2vec's sparse SGD does not clip
+        p.add_argument(
+            "--max-grad",
+            type=options.positive,
+            default=max_grad,
+            help="clip gradients to this global norm"
+            + (" (default: no clipping)" if max_grad is None else ""),
+        )
+    p.add_argument(
+        "--seed", type=options.seed, default=1984, help="random seed (initial weights, batches)"
+    )
+    p.add_argument("--out", metavar="DIR", help="run directory (default: runs/TASK-MODEL-TIME)")
     p.add_argument("--gpu", action="store_true", help="train on the GPU with CuPy")
     p.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
+    _threads_arg(p)
 
 
-def _transformer_args(p, dropout=True):
+def _set_help(p, option, text):
+    next(a for a in p._actions if option in a.option_strings).help = text
+
+
+def _threads_arg(p):
+    p.add_argument(
+        "--threads",
+        type=options.count,
+        default=options.DEFAULT_THREADS,
+        help="BLAS threads (NumPy's matrix products); 1 is fastest for these small models, "
+        "above all on a busy machine",
+    )
+
+
+def _transformer_args(p, d_model, dropout=True):
     """Options of the Transformer models (--model transformer)."""
     g = p.add_argument_group("transformer (--model transformer)")
-    g.add_argument("--d-model", type=int, help="model width (default 64 seq2seq, 128 ptb)")
-    g.add_argument("--layers", type=int, default=2, help="encoder and decoder layers")
-    g.add_argument("--heads", type=int, default=4, help="attention heads")
-    g.add_argument("--ff", type=int, default=256, help="feed-forward width")
+    g.add_argument("--d-model", type=options.count, default=d_model, help="model width")
+    g.add_argument("--layers", type=options.count, default=2, help="encoder and decoder layers")
+    g.add_argument("--heads", type=options.count, default=4, help="attention heads")
+    g.add_argument("--ff", type=options.count, default=256, help="feed-forward width")
     if dropout:
-        g.add_argument("--dropout", type=float, default=0.1, help="dropout ratio")
-    g.add_argument("--activation", choices=["relu", "gelu"], default="relu")
-    g.add_argument("--post-norm", action="store_true", help="post-norm layers (default pre-norm)")
+        g.add_argument("--dropout", type=options.ratio, default=0.1, help="dropout ratio")
+    g.add_argument(
+        "--activation", choices=["relu", "gelu"], default="relu", help="feed-forward activation"
+    )
+    g.add_argument("--post-norm", action="store_true", help="post-norm layers (default: pre-norm)")
 
 
 def _add_train(sub):
@@ -57,14 +94,13 @@ def _add_train(sub):
     tasks = train_p.add_subparsers(dest="task", required=True, metavar="TASK")
 
     sp = tasks.add_parser("spiral", help="two-layer net on the spiral data (book ch. 1)")
-    sp.add_argument("--epochs", type=int, default=300)
-    sp.add_argument("--batch-size", type=int, default=30)
-    sp.add_argument("--hidden", type=int, default=10)
-    sp.add_argument("--lr", type=float, default=1.0)
-    sp.add_argument("--seed", type=int, default=1984)
-    sp.add_argument("--plot", metavar="PNG", help="write the loss curve to this PNG file")
-    sp.add_argument("--quiet", action="store_true", help="no progress bar")
-    sp.set_defaults(func=train.train_spiral)
+    sp.add_argument("--hidden", type=options.count, default=10, help="hidden layer size")
+    sp.add_argument(
+        "--plot", metavar="PNG", help="also write the loss curve to this PNG file (default: none)"
+    )
+    _common_train(sp, 300, 30, 1.0, None)
+    _set_help(sp, "--out", "write a run directory here (default: none)")
+    sp.set_defaults(func=train.train_spiral, parser=sp)
 
     # --batch-size and --lr default to None and are resolved per model in train.py
     # (train.seq2seq_defaults): zeronlp's recommended settings for the RNN models on date,
@@ -74,109 +110,194 @@ def _add_train(sub):
         ("addition", dict(model="peeky", wordvec=16, hidden=128, epochs=25, reverse=True)),
     ):
         p = tasks.add_parser(task, help=f"seq2seq on the {task} data (book ch. 7-8)")
-        p.add_argument("--model", choices=sorted(train.SEQ2SEQ_MODELS), default=defaults["model"])
-        p.add_argument("--wordvec", type=int, default=defaults["wordvec"])
-        p.add_argument("--hidden", type=int, default=defaults["hidden"])
+        p.add_argument(
+            "--model",
+            choices=sorted(train.SEQ2SEQ_MODELS),
+            default=defaults["model"],
+            help="which seq2seq model",
+        )
+        p.add_argument(
+            "--wordvec", type=options.count, default=defaults["wordvec"], help="embedding size"
+        )
+        p.add_argument(
+            "--hidden", type=options.count, default=defaults["hidden"], help="LSTM state size"
+        )
         p.add_argument(
             "--reverse",
             action=argparse.BooleanOptionalAction,
             default=defaults["reverse"],
             help="reverse the questions (book ch. 7.4)",
         )
-        p.add_argument("--data", metavar="FILE", help="a data file of the book's format")
-        p.add_argument("--train-size", type=int, help="use only the first N training examples")
         p.add_argument(
-            "--lr-factor", type=float, help="multiply the learning rate by this after every epoch"
+            "--data",
+            metavar="FILE",
+            help=f"a data file of the book's format (default: the book's {task}.txt when "
+            "found under $ZERONLP_DATA/sequence/, else generated data)",
         )
-        _transformer_args(p)
-        _common_train(p, defaults["epochs"], None, None, 5.0)
-        p.set_defaults(func=train.train_seq2seq)
+        p.add_argument(
+            "--train-size",
+            type=options.count,
+            help="use only the first N training examples (default: all)",
+        )
+        lr_default = "0.2 with the RNN models, 1 with the Transformer" if task == "date" else "1"
+        p.add_argument(
+            "--lr-factor",
+            type=options.positive,
+            help=f"multiply the learning rate by this after every epoch (default: {lr_default})",
+        )
+        _transformer_args(p, 64)
+        if task == "date":
+            batch_note = "64 for the RNN models, 128 for the Transformer"
+            lr_note = "Adam 0.005 for the RNN models, 0.001 for the Transformer"
+        else:
+            batch_note, lr_note = "128 (the book's)", "Adam 0.001 (the book's)"
+        _common_train(p, defaults["epochs"], None, None, 5.0, batch_note, lr_note)
+        p.set_defaults(func=train.train_seq2seq, parser=p)
 
     p = tasks.add_parser("ptb", help="RNN language model on Penn Treebank (book ch. 5-6)")
-    p.add_argument("--model", choices=sorted(train.LM_MODELS), default="rnnlm")
-    p.add_argument("--wordvec", type=int, default=100)
-    p.add_argument("--hidden", type=int, default=100)
-    p.add_argument("--dropout", type=float, default=0.5, help="dropout ratio (better, transformer)")
-    p.add_argument("--time-size", type=int, default=35, help="truncated BPTT length")
+    p.add_argument(
+        "--model", choices=sorted(train.LM_MODELS), default="rnnlm", help="which language model"
+    )
+    p.add_argument("--wordvec", type=options.count, default=100, help="embedding size")
+    p.add_argument("--hidden", type=options.count, default=100, help="RNN state size")
+    p.add_argument(
+        "--dropout", type=options.ratio, default=0.5, help="dropout ratio (better, transformer)"
+    )
+    p.add_argument("--time-size", type=options.count, default=35, help="truncated BPTT length")
     p.add_argument(
         "--lr-decay",
-        type=float,
+        type=options.positive,
         default=1.0,
-        help="divide the learning rate by this when validation perplexity rises",
+        help="divide the learning rate by this when validation perplexity rises (1: never)",
     )
-    p.add_argument("--train-size", type=int, help="use only the first N training tokens")
-    p.add_argument("--eval-size", type=int, help="validate on the first N validation tokens")
-    _transformer_args(p, dropout=False)
-    # lr None: 20 (SGD, the book's) for the RNNs, 0.001 (Adam) for the Transformer
-    _common_train(p, 4, 20, None, 0.25)
-    p.set_defaults(func=train.train_ptb)
+    p.add_argument(
+        "--train-size",
+        type=options.count,
+        help="use only the first N training tokens (default: all)",
+    )
+    p.add_argument(
+        "--eval-size",
+        type=options.count,
+        help="score only the first N validation and test tokens, for a quick check (default: all)",
+    )
+    _transformer_args(p, 128, dropout=False)
+    lr_note = ", ".join(f"{lr:g} for {m}" for m, lr in train.PTB_LR.items())
+    _common_train(p, 4, 20, None, 0.25, lr_note=lr_note + " (SGD; Adam for transformer)")
+    p.set_defaults(func=train.train_ptb, parser=p)
 
     p = tasks.add_parser("word2vec", help="CBOW or SkipGram on Penn Treebank (book ch. 3-4)")
-    p.add_argument("--model", choices=["cbow", "skipgram"], default="cbow")
-    p.add_argument("--hidden", type=int, default=100, help="word vector size")
-    p.add_argument("--window", type=int, default=5)
-    p.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (0: off)")
-    _common_train(p, 5, 4000, 0.025, None)
-    p.set_defaults(func=train.train_word2vec)
+    p.add_argument("--model", choices=["cbow", "skipgram"], default="cbow", help="which model")
+    p.add_argument("--hidden", type=options.count, default=100, help="word vector size")
+    p.add_argument(
+        "--window", type=options.count, default=5, help="context words on each side of a target"
+    )
+    p.add_argument(
+        "--sample",
+        type=options.non_negative,
+        default=1e-3,
+        help="subsampling threshold of frequent words (0: off)",
+    )
+    p.add_argument(
+        "--train-size",
+        type=options.count,
+        help="use only the first N training tokens (default: all)",
+    )
+    lr_note = ", ".join(f"{lr:g} for {m}" for m, lr in train.WORD2VEC_LR.items())
+    lr_note += ", decaying linearly to 0.0001"
+    _common_train(p, 5, 4000, None, None, lr_note=lr_note, clip=False)
+    p.set_defaults(func=train.train_word2vec, parser=p)
 
 
 def _add_use(sub):
     p = sub.add_parser("eval", help="test accuracy (seq2seq) or perplexity (ptb) of a run")
     p.add_argument("run", help="run directory")
-    p.add_argument("--split", default="test", choices=["train", "valid", "test"])
-    p.add_argument("--beam", type=int, help="beam search of this width (seq2seq)")
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=["train", "valid", "test"],
+        help="which part of the data to score",
+    )
+    p.add_argument(
+        "--beam",
+        type=options.count,
+        help="beam search of this width (seq2seq runs; default: greedy)",
+    )
     p.add_argument(
         "--data",
         metavar="FILE",
         help="seq2seq: evaluate on this file (default: the task's data found now)",
     )
-    p.set_defaults(func=use.evaluate)
+    _threads_arg(p)
+    p.set_defaults(func=use.evaluate, parser=p)
 
     p = sub.add_parser("translate", help="answer questions with a seq2seq run")
     p.add_argument("run", help="run directory")
-    p.add_argument("questions", nargs="+", metavar="QUESTION")
-    p.add_argument("--beam", type=int, help="beam search of this width (default greedy)")
-    p.add_argument("--attention", metavar="PNG", help="write the attention heatmap here")
-    p.set_defaults(func=use.translate)
+    p.add_argument("questions", nargs="+", metavar="QUESTION", type=options.text)
+    p.add_argument("--beam", type=options.count, help="beam search of this width (default: greedy)")
+    p.add_argument(
+        "--attention", metavar="PNG", help="write the attention heatmap here (default: none)"
+    )
+    _threads_arg(p)
+    p.set_defaults(func=use.translate, parser=p)
 
     p = sub.add_parser("generate", help="generate text with a language-model run")
     p.add_argument("run", help="run directory")
-    p.add_argument("--start", default="you", help="start word(s); all but the last are a prompt")
-    p.add_argument("--length", type=int, default=100, help="words to generate")
-    p.add_argument("--method", choices=["sample", "greedy", "beam"], default="sample")
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-k", type=int)
-    p.add_argument("--beam", type=int, default=5, help="beam width (method beam)")
+    p.add_argument(
+        "--start",
+        default="you",
+        type=options.text,
+        help="start word(s); all but the last are a prompt",
+    )
+    p.add_argument("--length", type=options.count, default=100, help="words to generate")
+    p.add_argument(
+        "--method",
+        choices=["sample", "greedy", "beam"],
+        default="sample",
+        help="how the next word is chosen",
+    )
+    p.add_argument(
+        "--temperature",
+        type=options.positive,
+        default=1.0,
+        help="sampling temperature (below 1: safer words)",
+    )
+    p.add_argument(
+        "--top-k", type=options.count, help="sample among the k likeliest words (default: all)"
+    )
+    p.add_argument("--beam", type=options.count, default=5, help="beam width (method beam)")
     p.add_argument(
         "--skip",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="never generate N, <unk>, $ (the book's skip words)",
     )
-    p.add_argument("--seed", type=int)
-    p.set_defaults(func=use.generate)
+    p.add_argument(
+        "--seed", type=options.seed, help="random seed of the sampling (default: unseeded)"
+    )
+    _threads_arg(p)
+    p.set_defaults(func=use.generate, parser=p)
 
     p = sub.add_parser("similar", help="nearest words by cosine similarity")
     p.add_argument("run", help="run directory, .npz with a vocabulary, or the book's .pkl")
-    p.add_argument("words", nargs="+", metavar="WORD")
-    p.add_argument("--top", type=int, default=5)
-    p.set_defaults(func=use.similar)
+    p.add_argument("words", nargs="+", metavar="WORD", type=options.text)
+    p.add_argument("--top", type=options.count, default=5, help="how many neighbours to show")
+    p.set_defaults(func=use.similar, parser=p)
 
     p = sub.add_parser("analogy", help="a:b = c:? with word vectors")
     p.add_argument("run", help="run directory, .npz with a vocabulary, or the book's .pkl")
-    p.add_argument("a")
-    p.add_argument("b")
-    p.add_argument("c")
-    p.add_argument("--top", type=int, default=5)
-    p.set_defaults(func=use.analogy)
+    p.add_argument("a", type=options.text)
+    p.add_argument("b", type=options.text)
+    p.add_argument("c", type=options.text)
+    p.add_argument("--top", type=options.count, default=5, help="how many answers to show")
+    p.set_defaults(func=use.analogy, parser=p)
 
-    p = sub.add_parser("plot", help="PNG of a run's per-epoch history")
+    p = sub.add_parser("plot", help="PNGs of a run: history, attention, word map")
     p.add_argument("run", help="run directory")
-    p.set_defaults(func=use.plot)
+    p.set_defaults(func=use.plot, parser=p)
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = options.Parser(
         prog="zeronlp", description="Train and use NLP models written from scratch in NumPy."
     )
     parser.add_argument("--version", action="version", version=_version())
@@ -212,7 +333,8 @@ def main(argv=None):
     comm = distributed.Communicator()
     try:
         comm = distributed.world()  # under mpiexec -n R: the R ranks of a data-parallel run
-        status = args.func(args)
+        with options.blas_threads(args):
+            status = args.func(args)
     except TrainingDiverged as e:
         runs.release_unfinished()
         if args.debug:

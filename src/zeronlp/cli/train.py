@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -16,23 +17,55 @@ from . import plots, runs
 # ---------------------------------------------------------------- shared
 
 
-def _start(args, task, model_name):
-    """Seed, pick the device, create the run directory and write config.json.
-
-    Under mpiexec only rank 0 writes files: the other ranks get None for the directory.
-    """
+def _prepare(args):
+    """Seed and pick the device: before any weight is drawn."""
     comm = world()
     backend.seed(args.seed)
     if getattr(args, "gpu", False):
         if comm.size > 1:
             comm.select_gpu()
         backend.use_gpu()
-    if not comm.is_root:
+
+
+def _run_dir(args, task, model_name):
+    """Create the run directory and write config.json: after every check that can fail.
+
+    Under mpiexec only rank 0 writes files: the other ranks get None for the directory.
+    """
+    if not world().is_root:
         return None
     run_dir = runs.new_run_dir(args.out, task, model_name)
-    config = {k: v for k, v in vars(args).items() if k != "func"}
+    config = {k: v for k, v in vars(args).items() if k not in ("func", "parser")}
     runs.write_json(run_dir / "config.json", config)
     return run_dir
+
+
+def _plural(n, word):
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _an(name):
+    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
+
+
+def _threads_note(args):
+    return f"{_plural(args.threads, 'BLAS thread')} (--threads)"
+
+
+def _epoch_line(args, epoch, started, text):
+    """'epoch 1/4: ... (52 s, about 2 min 36 s left)': one line per epoch that stays, with
+    an estimate of the rest of the run from the epochs so far."""
+    elapsed = time.time() - started
+    left = elapsed / epoch * (args.epochs - epoch)
+    tail = f", about {_duration(left)} left" if epoch < args.epochs else ""
+    _say(args, f"epoch {epoch}/{args.epochs}: {text} ({_duration(elapsed)}{tail})")
+
+
+def _duration(seconds):
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    return f"{seconds // 60} min {seconds % 60} s"
 
 
 def _checkpoint(model, run_dir, meta, history):
@@ -65,18 +98,36 @@ def _say(args, text):
 def train_spiral(args):
     from ..datasets import spiral
 
-    backend.seed(args.seed)
+    _prepare(args)
     x, t = spiral.load_data()
     model = models.TwoLayerNet(input_size=2, hidden_size=args.hidden, output_size=3)
+    run_dir = _run_dir(args, "spiral", "twolayernet") if args.out else None
+    _say(args, f"spiral: {len(x)} points, {_threads_note(args)}")
     trainer = Trainer(model, optimizers.SGD(lr=args.lr), comm=world())
-    trainer.fit(x, t, args.epochs, args.batch_size, eval_interval=10, verbose=not args.quiet)
+    x_dev, t_dev = backend.to_device(x), backend.to_device(t)
+    trainer.fit(
+        x_dev,
+        t_dev,
+        args.epochs,
+        args.batch_size,
+        max_grad=args.max_grad,
+        eval_interval=10,
+        verbose=not args.quiet,
+    )
     if not world().is_root:
         return 0
-    loss = model.forward(x, t)
-    accuracy = float((model.predict(x).argmax(axis=1) == t.argmax(axis=1)).mean())
-    print(f"spiral: {args.epochs} epochs, final loss {loss:.4f}, training accuracy {accuracy:.1%}")
+    loss = model.forward(x_dev, t_dev)
+    predicted = backend.to_cpu(model.predict(x_dev)).argmax(axis=1)
+    accuracy = float((predicted == t.argmax(axis=1)).mean())
+    print(
+        f"spiral: {_plural(args.epochs, 'epoch')}, final loss {loss:.4f}, "
+        f"training accuracy {accuracy:.1%}" + (f"; run directory {run_dir}" if run_dir else "")
+    )
+    if run_dir is not None:
+        _checkpoint(model, run_dir, {"task": "spiral"}, trainer.history)
+        plots.write_run_plots(run_dir, model, {"task": "spiral"}, trainer)
     if args.plot:
-        trainer.plot(args.plot)
+        plots.write_curve(trainer, args.plot, "spiral")
         print(f"loss curve written to {args.plot}")
     return 0
 
@@ -91,10 +142,10 @@ SEQ2SEQ_MODELS = {
 }
 
 
-def _transformer_options(args, d_model):
+def _transformer_options(args):
     """Constructor arguments of the Transformer models from the command's options."""
     return dict(
-        d_model=args.d_model or d_model,
+        d_model=args.d_model,
         num_heads=args.heads,
         d_ff=args.ff,
         num_layers=args.layers,
@@ -118,7 +169,7 @@ def build_seq2seq(args, vocab_size, question_len, answer_len):
     cls = SEQ2SEQ_MODELS[args.model]
     if cls is models.TransformerSeq2seq:
         max_len = max(64, question_len, answer_len)
-        return _build(cls, vocab_size, max_len=max_len, **_transformer_options(args, 64))
+        return _build(cls, vocab_size, max_len=max_len, **_transformer_options(args))
     return _build(cls, vocab_size, args.wordvec, args.hidden)
 
 
@@ -160,22 +211,41 @@ def seq2seq_defaults(task, model):
     return 128, 0.001, 1.0
 
 
+def describe_sequence_data(task, data=None):
+    """Where a seq2seq task's data comes from, for the first line of a run."""
+    from ..datasets import sequence
+    from ..datasets._files import data_dir
+
+    if data is not None:
+        return str(data)
+    found = data_dir()
+    if found is not None and (found / "sequence" / f"{task}.txt").is_file():
+        return str(found / "sequence" / f"{task}.txt")
+    path = sequence.generated_path(task)
+    return (
+        f"generated, cached in {path} (the book's {task}.txt was not found in "
+        "$ZERONLP_DATA/sequence/)"
+    )
+
+
 def train_seq2seq(args):
     task = args.task
     batch_size, lr, lr_factor = seq2seq_defaults(task, args.model)
-    args.batch_size = args.batch_size or batch_size
-    args.lr = args.lr or lr
+    args.batch_size = batch_size if args.batch_size is None else args.batch_size
+    args.lr = lr if args.lr is None else args.lr
     args.lr_factor = lr_factor if args.lr_factor is None else args.lr_factor
     comm = world()
     comm.shard(args.batch_size, "--batch-size")  # refuses a batch the ranks cannot share
+    source = describe_sequence_data(task, args.data)
     (x_train, t_train), (x_test, t_test), (char_to_id, id_to_char) = load_sequence_task(
         task, args.data, args.train_size
     )
     if args.reverse:  # the book's trick: reversed questions put related chars closer
         x_train, x_test = x_train[:, ::-1].copy(), x_test[:, ::-1].copy()
-    run_dir = _start(args, task, args.model)
+    _prepare(args)
     vocab_size = len(char_to_id)
     model = build_seq2seq(args, vocab_size, x_train.shape[1], t_train.shape[1])
+    run_dir = _run_dir(args, task, args.model)
     trainer = Trainer(model, optimizers.Adam(lr=args.lr), comm=comm)
     meta = {
         "task": task,
@@ -186,19 +256,22 @@ def train_seq2seq(args):
         "data": {"train": runs.file_identity(sequence_file(args.data or task))},
     }
     x_test_dev, t_test_dev = backend.to_device(x_test), backend.to_device(t_test)
+    started = time.time()
 
     def evaluate():
         acc = seq2seq_accuracy(model, x_test_dev, t_test_dev, comm=comm)
         record = {"acc": acc, "lr": trainer.optimizer.lr}
         _checkpoint(model, run_dir, meta, trainer.history + [record])
-        _say(args, f"epoch {trainer.current_epoch}: test accuracy {acc:.2%}")
+        _epoch_line(args, trainer.current_epoch, started, f"test accuracy {acc:.2%}")
         trainer.optimizer.lr *= args.lr_factor  # for the next epoch
         return record
 
+    _say(args, f"{task} data: {source}")
     _say(
         args,
         f"{task}: {len(x_train)} training and {len(x_test)} test examples, "
-        f"vocabulary {vocab_size}, model {type(model).__name__}, run directory {run_dir}",
+        f"vocabulary {vocab_size}, model {type(model).__name__}, {_threads_note(args)}, "
+        f"run directory {run_dir}",
     )
     _fit(
         trainer,
@@ -217,11 +290,11 @@ def train_seq2seq(args):
     _checkpoint(model, run_dir, meta, trainer.history)
     if not comm.is_root:
         return 0
-    plots.write_run_plots(run_dir, model, meta, trainer, x_test[:1], t_test[:1])
+    plots.write_run_plots(run_dir, model, meta, trainer, x_test[:3], t_test[:3])
     last = trainer.history[-1]
     print(
-        f"{task} test accuracy {last['acc']:.2%} after {args.epochs} epochs "
-        f"({last['time']:.0f} s); run directory {run_dir}"
+        f"{task} test accuracy {last['acc']:.2%} after {_plural(args.epochs, 'epoch')} "
+        f"({_duration(last['time'])}); run directory {run_dir}"
     )
     return 0
 
@@ -236,31 +309,49 @@ LM_MODELS = {
 }
 
 
+# The default learning rate of each model (SGD; Adam for the Transformer). Rnnlm and
+# BetterRnnlm: the book's 20 with clipping at 0.25. SimpleRnnlm: 20 diverges (see
+# docs/pictures.md).
+PTB_LR = {"simple": 1.0, "rnnlm": 20.0, "better": 20.0, "transformer": 1e-3}
+
+
+def build_lm(args, vocab_size):
+    """The language model the command asks for."""
+    cls = LM_MODELS[args.model]
+    if cls is models.BetterRnnlm:
+        return cls(vocab_size, args.wordvec, args.hidden, args.dropout)
+    if cls is models.TransformerLM:
+        return cls(vocab_size, max_len=args.time_size, **_transformer_options(args))
+    return cls(vocab_size, args.wordvec, args.hidden)
+
+
 def train_ptb(args):
     from ..datasets import ptb
 
     corpus, word_to_id, id_to_word = ptb.load_data("train")
     corpus_val, _, _ = ptb.load_data("valid")
     corpus_test, _, _ = ptb.load_data("test")
-    if args.train_size:
+    if args.train_size is not None:
         corpus = corpus[: args.train_size]
-    for name, split in (("validation", corpus_val[: args.eval_size]), ("test", corpus_test)):
+    if args.eval_size is not None:
+        corpus_val, corpus_test = corpus_val[: args.eval_size], corpus_test[: args.eval_size]
+    if len(corpus) - 1 < args.batch_size * args.time_size:
+        raise InputError(
+            f"--train-size {len(corpus)} is too small: one batch needs more than "
+            f"--batch-size x --time-size = {args.batch_size * args.time_size} tokens"
+        )
+    for name, split in (("validation", corpus_val), ("test", corpus_test)):
         if len(split) <= 10 * 35:  # eval_perplexity reads 10 streams of 35 tokens
             raise DataError(f"the {name} split has {len(split)} tokens; perplexity needs > 350")
-    cls = LM_MODELS[args.model]
     comm = world()
     comm.shard(args.batch_size, "--batch-size")  # refuses a batch the ranks cannot share
-    if args.lr is None:  # the book's SGD rate for the RNNs; Adam's usual rate for the Transformer
-        args.lr = 1e-3 if cls is models.TransformerLM else 20.0
-    run_dir = _start(args, "ptb", args.model)
+    if args.lr is None:
+        args.lr = PTB_LR[args.model]
+    _prepare(args)
     vocab_size = len(word_to_id)
-    if cls is models.BetterRnnlm:
-        model = _build(cls, vocab_size, args.wordvec, args.hidden, args.dropout)
-    elif cls is models.TransformerLM:
-        model = _build(cls, vocab_size, max_len=args.time_size, **_transformer_options(args, 128))
-    else:
-        model = _build(cls, vocab_size, args.wordvec, args.hidden)
-    if cls is models.TransformerLM:  # plain SGD does not train a Transformer well
+    model = build_lm(args, vocab_size)
+    run_dir = _run_dir(args, "ptb", args.model)
+    if isinstance(model, models.TransformerLM):  # plain SGD does not train a Transformer well
         optimizer = optimizers.Adam(lr=args.lr)
     else:
         optimizer = optimizers.SGD(lr=args.lr)
@@ -274,25 +365,26 @@ def train_ptb(args):
     }
     xs, ts = backend.to_device(corpus[:-1]), backend.to_device(corpus[1:])
     best_val = math.inf
+    started = time.time()
 
     def evaluate():
         nonlocal best_val
         model.reset_state()
-        val_corpus = corpus_val[: args.eval_size] if args.eval_size else corpus_val
-        val = eval_perplexity(model, val_corpus, comm=comm)
+        val = eval_perplexity(model, corpus_val, comm=comm)
         model.reset_state()
         if val > best_val and args.lr_decay != 1.0:  # the book's schedule for BetterRnnlm
             optimizer.lr /= args.lr_decay
         best_val = min(best_val, val)
         record = {"val_ppl": val, "lr": optimizer.lr}
         _checkpoint(model, run_dir, meta, trainer.history + [record])
-        _say(args, f"epoch {trainer.current_epoch}: validation perplexity {val:.2f}")
+        _epoch_line(args, trainer.current_epoch, started, f"validation perplexity {val:.2f}")
         return record
 
     _say(
         args,
         f"ptb: {len(corpus)} training tokens, vocabulary {vocab_size}, "
-        f"model {type(model).__name__}, run directory {run_dir}",
+        f"model {type(model).__name__}, lr {args.lr:g}, {_threads_note(args)}, "
+        f"run directory {run_dir}",
     )
     _fit(
         trainer,
@@ -316,14 +408,22 @@ def train_ptb(args):
     if not comm.is_root:
         return 0
     plots.write_run_plots(run_dir, model, meta, trainer)
+    part = "" if args.eval_size is None else f" (first {len(corpus_test)} tokens)"
     print(
-        f"ptb test perplexity {test_ppl:.2f} after {args.epochs} epochs "
-        f"({trainer.history[-1]['time']:.0f} s); run directory {run_dir}"
+        f"ptb test perplexity{part} {test_ppl:.2f} after {_plural(args.epochs, 'epoch')} "
+        f"({_duration(trainer.history[-1]['time'])}); run directory {run_dir}"
     )
     return 0
 
 
 # ---------------------------------------------------------------- word2vec on PTB (ch. 3-4)
+
+
+# SkipGram's default rate is lower than CBOW's: a batch applies up to 64 summed updates to a
+# frequent word's rows at once (train_word2vec's max_row_updates), and SkipGram's hidden
+# vector is one word's (CBOW's is the mean of 2*window), so at 0.025 the rows of frequent
+# words grow without bound within the first epoch.
+WORD2VEC_LR = {"cbow": 0.025, "skipgram": 0.01}
 
 
 def train_word2vec(args):
@@ -332,15 +432,30 @@ def train_word2vec(args):
     from ..training.word2vec import train_word2vec as fit
 
     corpus, word_to_id, id_to_word = ptb.load_data("train")
-    run_dir = _start(args, "word2vec", args.model)
+    if args.train_size is not None:
+        corpus = corpus[: args.train_size]
+    if args.lr is None:
+        args.lr = WORD2VEC_LR[args.model]
+    _prepare(args)
     cls = models.CBOW if args.model == "cbow" else models.SkipGram
-    model = cls(len(word_to_id), args.hidden, args.window, corpus)
+    model = _build(cls, len(word_to_id), args.hidden, args.window, corpus)
+    if len(corpus) < 2 * args.window + 1:
+        raise InputError(
+            f"--train-size {len(corpus)} is too small: --window {args.window} needs at least "
+            f"{2 * args.window + 1} tokens"
+        )
+    run_dir = _run_dir(args, "word2vec", args.model)
     meta = {
         "task": "word2vec",
         "vocab": [id_to_word[i] for i in range(len(id_to_word))],
         "word_vecs_index": 0,
         "data": {"train": runs.file_identity(ptb.data_path("train"))},
     }
+    _say(
+        args,
+        f"word2vec: {len(corpus)} tokens, vocabulary {len(word_to_id)}, model "
+        f"{type(model).__name__}, lr {args.lr:g}, {_threads_note(args)}, run directory {run_dir}",
+    )
     try:
         losses = fit(
             model,
@@ -371,8 +486,10 @@ def train_word2vec(args):
         print(f"{query}: " + ", ".join(w for w, _ in near))
     best = text.analogy("take", "took", "go", word_to_id, id_to_word, vecs, top=3)
     print("take:took = go:? -> " + ", ".join(w for w, _ in best))
+    counts = np.bincount(corpus, minlength=len(id_to_word))
+    plots.write_word2vec_plots(run_dir, vecs, id_to_word, counts, losses)
     print(
-        f"word2vec {type(model).__name__}: {args.epochs} epochs, final loss "
+        f"word2vec {type(model).__name__}: {_plural(args.epochs, 'epoch')}, final loss "
         f"{history[-1]['loss']:.3f}; run directory {run_dir}"
     )
     return 0

@@ -8,11 +8,29 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend, io, models, text
-from ..errors import CheckpointError, DataError, InputError, MissingDependencyError
+from ..errors import (
+    CheckpointError,
+    DataError,
+    InputError,
+    MissingDependencyError,
+    MissingFileError,
+)
 from ..training import eval_perplexity, seq2seq_accuracy
 from . import plots, runs
+from .train import _an
 
 # ---------------------------------------------------------------- eval
+
+
+SPLIT_NAMES = {"train": "training", "valid": "validation", "test": "test"}
+
+
+def run_path(run):
+    """``run`` as a Path, or the one message every command gives for a missing run."""
+    path = Path(run)
+    if not (path / "params.npz").is_file():
+        raise MissingFileError(f"{path} is not a run directory: no params.npz in it")
+    return path
 
 
 def _note(line):
@@ -24,20 +42,29 @@ def evaluate(args):
     """Test accuracy or perplexity, on data encoded with the run's own vocabulary."""
     model, meta = runs.load_run(args.run, tasks=("ptb", "date", "addition"))
     task = meta["task"]
+    what = SPLIT_NAMES[args.split]
     if task == "ptb":
+        if args.beam is not None:
+            raise InputError("--beam decodes seq2seq runs; a language model's perplexity has none")
         from ..datasets import ptb
 
         _note(runs.data_note(args.run, meta, ptb.data_path(args.split), role=args.split))
         corpus = ptb.load_corpus(args.split, {w: i for i, w in enumerate(meta["vocab"])})
         model.reset_state()
-        print(f"{args.split} perplexity {eval_perplexity(model, corpus):.2f}")
+        print(f"{what} perplexity {eval_perplexity(model, corpus):.2f}")
         return 0
     from ..datasets import sequence
 
+    if args.split == "valid":
+        raise InputError(
+            f"the {task} data has no validation split (the book splits it 90/10 into "
+            "train and test): use --split test or --split train"
+        )
     data = getattr(args, "data", None) or task  # a path only when the user names one
     _note(runs.data_note(args.run, meta, sequence.data_file(data)))
     char_to_id = {c: i for i, c in enumerate(meta["vocab"])}
-    _, (x_test, t_test) = sequence.load_data(data, char_to_id=char_to_id)
+    train, test = sequence.load_data(data, char_to_id=char_to_id)
+    x_test, t_test = train if args.split == "train" else test
     widths = (x_test.shape[1], t_test.shape[1])
     if widths != (meta["question_len"], meta["answer_len"]):
         raise DataError(
@@ -53,7 +80,7 @@ def evaluate(args):
     acc = seq2seq_accuracy(
         model, x_test, t_test, method="beam" if args.beam else "greedy", **options
     )
-    print(f"{task} test accuracy {acc:.2%} ({len(x_test)} questions)")
+    print(f"{task} {what} accuracy {acc:.2%} ({len(x_test)} questions)")
     return 0
 
 
@@ -70,7 +97,7 @@ def _word_ids(words, word_to_id, what="word"):
 def generate(args):
     model, meta = runs.load_run(args.run, tasks=("ptb",))
     if not isinstance(model, models.rnnlm.LanguageModel):
-        raise CheckpointError(f"{args.run} holds a {meta['model']}, not a language model")
+        raise CheckpointError(f"{args.run} holds {_an(meta['model'])}, not a language model")
     vocab = meta["vocab"]
     word_to_id = {w: i for i, w in enumerate(vocab)}
     prompt = _word_ids(args.start.lower().split(), word_to_id)
@@ -123,11 +150,11 @@ def encode_question(question, meta):
 def translate(args):
     model, meta = runs.load_run(args.run, tasks=("date", "addition"))
     if not isinstance(model, models.Seq2seq | models.TransformerSeq2seq):
-        raise CheckpointError(f"{args.run} holds a {meta['model']}, not a seq2seq model")
+        raise CheckpointError(f"{args.run} holds {_an(meta['model'])}, not a seq2seq model")
     if args.attention:
         if not hasattr(model, "attention_map"):
             raise InputError(
-                f"{args.run} holds a {meta['model']}, which has no attention to draw: "
+                f"{args.run} holds {_an(meta['model'])}, which has no attention to draw: "
                 "--attention needs an attention or transformer run"
             )
         if not plots.have_matplotlib():
@@ -161,7 +188,7 @@ def load_word_vectors(source):
     path = Path(source)
     if path.suffix == ".pkl":
         return _book_word_vectors(path)
-    if path.is_dir():
+    if path.suffix != ".npz":  # a run directory
         params, arrays, meta = runs.run_meta(path)
     else:
         params, (arrays, meta) = path, io.load_arrays(path)
@@ -235,13 +262,11 @@ def analogy(args):
 
 def plot(args):
     if not plots.have_matplotlib():
-        raise MissingDependencyError("plotting needs matplotlib: pip install 'zeronlp[plot]'")
-    from .. import plot as plotting
-
-    run_dir = Path(args.run)
-    history = runs.read_json(run_dir / "history.json")
-    keys = [k for k in ("acc", "val_ppl", "loss") if any(k in h for h in history)]
-    path = run_dir / "history.png"
-    plotting.plot_history(history, keys, path)
-    print(f"wrote {path}")
+        raise MissingDependencyError(f"plotting needs matplotlib: {plots.INSTALL_HINT}")
+    run_dir = run_path(args.run)
+    written = plots.draw_run(run_dir)
+    if not written:
+        raise InputError(f"{run_dir} holds nothing to draw (no history.json, curve.npz, ...)")
+    for path in written:
+        print(f"wrote {path}")
     return 0
