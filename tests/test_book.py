@@ -220,9 +220,7 @@ def test_ch1_trainer_prints_the_books_lines_and_plot_saves_where_no_display(
         ("2", "1", "10")
     ]
     assert float(lines[-1].group(4)) < float(lines[0].group(4)) - 0.2  # it learns
-    assert trainer.loss_list == [float(m.group(4)) for m in lines] or np.allclose(
-        trainer.loss_list, [float(m.group(4)) for m in lines], atol=0.005
-    )
+    np.testing.assert_allclose(trainer.loss_list, [float(m.group(4)) for m in lines], atol=0.005)
     assert out[-1] == "(no display: the loss curve was saved to loss.png)"
     assert (tmp_path / "loss.png").stat().st_size > 1000
 
@@ -266,6 +264,15 @@ def test_ch2_most_similar_prints_as_the_book_and_returns_none(capsys):
         " hello: 0.7071067691154799\n"
         "zzz is not found\n"
     )
+
+
+def test_most_similar_prints_float64_digits_as_the_book_for_float16_vectors(capsys):
+    word_to_id = {"a": 0, "b": 1, "c": 2}
+    id_to_word = {i: w for w, i in word_to_id.items()}
+    W = np.array([[1, 0], [1, 1], [0, 1]], dtype=np.float16)  # ch04's cbow_params are float16
+    most_similar("a", word_to_id, id_to_word, W, top=2)
+    # the book stores float16 similarities in a float64 array and prints those digits
+    assert capsys.readouterr().out == "\n[query] a\n b: 0.70703125\n c: 0.0\n"
 
 
 def test_ch2_ppmi_prints_progress_and_gives_the_books_matrix(capsys):
