@@ -139,7 +139,7 @@ def test_install_lets_an_unmodified_notebook_import_common_and_dataset():
         "from dataset import sequence, spiral\n"
         "import zeronlp.book.common.config as real\n"
         "print(config is real, Embedding.__module__, TimeAffine.__module__, np.__name__)\n"
-        "print(spiral.__name__, 'common' in sys.modules)\n"
+        "print(spiral.__name__, 'common' in sys.modules, spiral.__spec__.name)\n"
         "zeronlp.book.uninstall()\n"
         "try:\n"
         "    import common.layers\n"
@@ -149,7 +149,7 @@ def test_install_lets_an_unmodified_notebook_import_common_and_dataset():
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
         "True zeronlp.layers zeronlp.time_layers numpy",
-        "zeronlp.book.dataset.spiral True",
+        "zeronlp.book.dataset.spiral True zeronlp.book.dataset.spiral",
         "gone",
     ]
 

@@ -239,7 +239,7 @@ def test_sequence_load_data_is_the_books(data_dir):
 def test_sequence_load_data_of_a_missing_file_prints_as_the_book(capsys):
     from zeronlp.book.dataset import sequence
 
-    assert sequence.load_data("no-such-file.txt") is None
+    assert sequence.load_data(file_name="no-such-file.txt") is None
     assert capsys.readouterr().out == "No file: no-such-file.txt\n"
 
 

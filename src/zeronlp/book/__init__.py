@@ -42,11 +42,18 @@ class _BookFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         spec = importlib.util.spec_from_loader(fullname, self, is_package=_is_package(real))
         return spec
 
+    def __init__(self):
+        self._own_specs = {}
+
     def create_module(self, spec):
-        return importlib.import_module(__name__ + "." + spec.name)
+        module = importlib.import_module(__name__ + "." + spec.name)
+        self._own_specs[spec.name] = module.__spec__
+        return module
 
     def exec_module(self, module):
-        pass  # already executed under its real name
+        # Already executed under its real name; the import system has just given it the
+        # alias's spec, so give its own back (reload() and tools read __spec__.name).
+        module.__spec__ = self._own_specs.pop(module.__spec__.name, module.__spec__)
 
 
 def _is_package(name):
