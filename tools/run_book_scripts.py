@@ -112,7 +112,8 @@ def main(argv=None) -> int:
         ran += ok
         print(f"{name:32s} {time.time() - start:7.1f} s  {status}", flush=True)
         if args.show:
-            lines = [ln.rsplit("\r", 1)[-1] for ln in out.strip().splitlines()]
+            # a progress line rewritten with \r shows as its last state, as on a terminal
+            lines = [ln.rsplit("\r", 1)[-1] for ln in out.strip().split("\n")]
             print("    " + "\n    ".join(lines[-25:]), flush=True)
     print(f"{ran} scripts ran (work dir {work})")
     if not args.keep:
