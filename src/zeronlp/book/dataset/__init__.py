@@ -1,0 +1,1 @@
+"""The book's ``dataset`` package (``from dataset import ptb``) over ``zeronlp.datasets``."""
