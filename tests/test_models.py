@@ -179,3 +179,23 @@ def test_rnnlm_loads_the_books_published_parameters(data_dir):
     model.load_params(data_dir / "book-params" / "Rnnlm.pkl")
     assert model.params[0].dtype == np.float32
     assert np.abs(model.params[0]).max() > 0
+
+
+@pytest.mark.parametrize("cls", [SimpleRnnlm, Rnnlm, BetterRnnlm])
+def test_language_models_follow_a_change_of_batch_size(cls):
+    """generate after eval_perplexity and eval_perplexity after generate need no
+    reset_state(): a state of another batch size belongs to other sequences."""
+    from zeronlp.training import eval_perplexity
+
+    seed(0)
+    model = cls(12, 4, 4) if cls is not SimpleRnnlm else cls(12, 4, 5)
+    corpus = np.random.default_rng(0).integers(0, 12, 200)
+    ppl = eval_perplexity(model, corpus, batch_size=10, time_size=5)
+    ids = model.generate(3, sample_size=6, method="greedy")  # after a state of batch 10
+    model.reset_state()
+    assert ids == model.generate(3, sample_size=6, method="greedy")  # the same: a fresh start
+    model.reset_state()
+    assert eval_perplexity(model, corpus, batch_size=10, time_size=5) == pytest.approx(ppl)
+    model.generate(3, sample_size=6)
+    # the generation's state (batch 1) is dropped for the evaluation's batches of 10
+    assert eval_perplexity(model, corpus, batch_size=10, time_size=5) == pytest.approx(ppl)
