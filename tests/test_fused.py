@@ -123,12 +123,12 @@ def test_fused_output_bad_targets():
 
 
 def test_fused_output_never_holds_the_scores():
-    """At N*T = 700, V = 20000 the float32 scores take 53 MiB; the layer's forward and
-    backward together allocate a few chunks of 2 MiB and the (N*T, D + 1) inputs."""
+    """At N*T = 700, V = 20000 the float32 scores take 53 MiB; with chunks of 2 MiB the
+    layer's forward and backward together allocate a few chunks and the (N*T, D + 1) inputs."""
     rng = np.random.default_rng(5)
     N, T, D, V = 20, 35, 16, 20000
     W = (rng.standard_normal((D, V)) * 0.1).astype(np.float32)
-    layer = TimeAffineSoftmaxWithLoss(W, np.zeros(V, np.float32))
+    layer = TimeAffineSoftmaxWithLoss(W, np.zeros(V, np.float32), chunk_bytes=1 << 21)
     hs = rng.standard_normal((N, T, D)).astype(np.float32)
     ts = rng.integers(0, V, size=(N, T))
     tracemalloc.start()

@@ -59,7 +59,7 @@ class TimeAffineSoftmaxWithLoss:
     params = [W, b], the book's TimeAffine parameters.
     """
 
-    def __init__(self, W, b, chunk_bytes=1 << 21):
+    def __init__(self, W, b, chunk_bytes=1 << 23):
         if getattr(getattr(W, "dtype", None), "kind", None) != "f" or W.ndim != 2:
             raise TypeError(f"TimeAffineSoftmaxWithLoss needs a float W (D, V), got {W!r:.60}")
         if getattr(b, "shape", None) != (W.shape[1],) or b.dtype != W.dtype:
@@ -109,17 +109,20 @@ class TimeAffineSoftmaxWithLoss:
             self._next_grad[...] = 0
             dx = xp.empty((N * T, D), dtype=W.dtype)
         total = xp.zeros((), dtype=xp.float64)
-        rows = max(1, self.chunk_bytes // (V * W.dtype.itemsize))
+        ones = xp.ones(V, dtype=W.dtype)
+        rows = max(1, min(N * T, self.chunk_bytes // (V * W.dtype.itemsize)))
+        block = xp.empty((rows, V), dtype=W.dtype)  # one block of scores, reused
         for start in range(0, N * T, rows):
             x, tt = x1[start : start + rows], t[start : start + rows]
             keep = mask[start : start + rows]
             r = xp.arange(x.shape[0])
-            s = x[:, :D] @ W  # (r, V) this block's scores
+            s = block[: x.shape[0]]
+            xp.matmul(x[:, :D], W, out=s)  # (r, V) this block's scores
             s += b
             s -= s.max(axis=1, keepdims=True)  # exp() cannot overflow
             picked = s[r, tt]  # target scores (after the shift)
             xp.exp(s, out=s)
-            z = s.sum(axis=1)  # (r,)
+            z = s @ ones  # (r,) row sums (a BLAS matrix-vector product)
             total += ((xp.log(z) - picked) * keep).sum(dtype=xp.float64)
             if train:
                 s *= (coef * keep / z)[:, None]  # softmax / count, 0 on ignored rows
