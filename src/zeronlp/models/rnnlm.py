@@ -93,14 +93,17 @@ class LanguageModel(BaseModel):
         temperature=1.0,
         top_k=None,
         beam_width=5,
+        eos_id=None,
+        length_penalty=1.0,
     ):
         """Word ids of generated text, starting with ``start_id`` (the book's API).
 
         Continues from the current recurrent state (feed a prompt through ``predict``
         first to condition on it; ``reset_state()`` to start from nothing). method:
         "sample" (the book's: softmax sampling, with ``temperature``/``top_k``), "greedy" or
-        "beam" (``beam_width``). ``skip_ids`` are never generated. Returns a list of
-        ``sample_size`` ids, the first being ``start_id``.
+        "beam" (``beam_width``, ``length_penalty``). ``skip_ids`` are never generated; after
+        ``eos_id`` (if given) only eos follows. Returns a list of ``sample_size`` ids, the first
+        being ``start_id``.
         """
         vocab_size = self.params[0].shape[0]
         if not 0 <= int(start_id) < vocab_size:
@@ -112,11 +115,15 @@ class LanguageModel(BaseModel):
         start = xp().asarray([int(start_id)])
         state, n = self.state_for(1), sample_size - 1
         if method == "sample":
-            ids = sample_decode(self._step, state, start, n, temperature, top_k, skip_ids)
+            ids = sample_decode(
+                self._step, state, start, n, temperature, top_k, skip_ids, eos_id=eos_id
+            )
         elif method == "greedy":
-            ids = greedy_decode(self._step, state, start, n, skip_ids=skip_ids)
+            ids = greedy_decode(self._step, state, start, n, eos_id=eos_id, skip_ids=skip_ids)
         elif method == "beam":
-            ids, _ = beam_search(self._step, state, start, n, beam_width, skip_ids=skip_ids)
+            ids, _ = beam_search(
+                self._step, state, start, n, beam_width, eos_id, length_penalty, skip_ids
+            )
         else:
             raise ValueError(f"method must be 'sample', 'greedy' or 'beam', got {method!r}")
         return [int(start_id)] + [int(i) for i in ids[0]]

@@ -13,6 +13,7 @@ book's except for the embeddings (see ``embedding``).
 
 from __future__ import annotations
 
+import inspect
 import math
 
 from ..attention import TimeAttention
@@ -146,14 +147,18 @@ class Seq2seq(BaseModel):
         module = get_array_module(self.params[0])
         # one start id for all questions, or one per question
         start = module.broadcast_to(module.asarray(start_id, dtype=module.int64), (xs.shape[0],))
-        step = self.decoder.step
-        if method == "greedy":
-            return greedy_decode(step, state, start, sample_size)
-        if method == "sample":
-            return sample_decode(step, state, start, sample_size, **options)
-        if method == "beam":
-            return beam_search(step, state, start, sample_size, **options)[0]
-        raise ValueError(f"method must be 'greedy', 'sample' or 'beam', got {method!r}")
+        decoders = {"greedy": greedy_decode, "sample": sample_decode, "beam": beam_search}
+        if method not in decoders:
+            raise ValueError(f"method must be 'greedy', 'sample' or 'beam', got {method!r}")
+        decode = decoders[method]
+        known = list(inspect.signature(decode).parameters)[4:]  # after step, state, ids, len
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ValueError(
+                f"method {method!r} takes the options {', '.join(known)}; got {', '.join(unknown)}"
+            )
+        ids = decode(self.decoder.step, state, start, sample_size, **options)
+        return ids[0] if method == "beam" else ids
 
 
 # ---------------------------------------------------------------- peeky
