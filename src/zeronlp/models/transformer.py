@@ -3,11 +3,12 @@
 Both are built from the hand-written layers of ``zeronlp.attention``: token embeddings
 scaled by sqrt(d_model), sinusoidal or learned positions, a stack of encoder/decoder layers
 (pre-norm by default, with a final LayerNorm; post-norm with ``norm_first=False``), and a
-TimeAffine to the vocabulary.
+TimeAffine to the vocabulary, fused with the loss (``fused.TimeAffineSoftmaxWithLoss``). The
+sizes and choices are one ``TransformerConfig``.
 
 TransformerSeq2seq is a Seq2seq: teacher forcing reads ts[:, :-1] and predicts ts[:, 1:]
 exactly as the book's models do, and ``generate``/``generate_batch`` run the same greedy,
-sampling and beam decoders (training/decoding.py). Its decoding state is the encoder memory
+sampling and beam decoders (zeronlp/decoding.py). Its decoding state is the encoder memory
 plus the tokens generated so far; every step re-runs the decoder over that prefix (causal
 attention makes the earlier positions' outputs unchanged), which costs O(T^2) layer work
 per answer: nothing at the book's answer lengths (<= 11).
