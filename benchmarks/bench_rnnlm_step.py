@@ -3,10 +3,13 @@
     python benchmarks/bench_rnnlm_step.py [--threads 2] [--rounds 5] [--reps 20]
     python benchmarks/bench_rnnlm_step.py --profile   # zeronlp's time, layer by layer
 
+    python benchmarks/bench_rnnlm_step.py --before ../old/src   # also time another checkout
+    python benchmarks/bench_rnnlm_step.py --book-lstm          # also the book-shaped TimeLSTM
+
 V=10000, D=H=100, N=20, T=35, float32, one iteration of `zeronlp train ptb --model rnnlm`:
 the next batch of the truncated-BPTT streams (``RnnlmTrainer.get_batch``) through a
 random corpus of the PTB training split's length, then ``zeronlp.models.Rnnlm``
-(TimeEmbedding -> TimeLSTM (stateful) -> TimeAffine -> TimeSoftmaxWithLoss) forward and
+(TimeEmbedding -> FusedTimeLSTM (stateful) -> TimeAffineSoftmaxWithLoss) forward and
 backward, clip_grads(0.25) and SGD(lr 20), i.e. ``zeronlp.training.train_step``. Against
 the same iteration in PyTorch (nn.Embedding -> nn.LSTM -> nn.Linear -> F.cross_entropy,
 backward, clip_grad_norm_, torch.optim.SGD; state carried over, detached, as the book's
@@ -26,7 +29,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench_time_lstm import compare, report, thread_env, time_reps
+from bench_time_lstm import compare, print_blas, report, thread_env, time_reps
 
 V, D, H, N, T = 10000, 100, 100, 20, 35
 LR, MAX_GRAD = 20.0, 0.25  # the book's ch. 6 settings
@@ -62,7 +65,7 @@ def numpy_model():
     return model.layers, model.loss_layer, model.params, model.grads, SGD(LR), data
 
 
-def worker_numpy(reps, warmup):
+def worker_numpy(reps, warmup, book_lstm=False):
     from zeronlp import backend
     from zeronlp.models import Rnnlm
     from zeronlp.optimizers import SGD
@@ -70,6 +73,12 @@ def worker_numpy(reps, warmup):
 
     backend.seed(0)
     model = Rnnlm(V, D, H)
+    if book_lstm:  # the book-shaped TimeLSTM on the same arrays: what FusedTimeLSTM gains
+        from zeronlp.time_layers import TimeLSTM
+
+        model.layers[1] = model.lstm_layer = TimeLSTM(*model.layers[1].params, stateful=True)
+        model.recurrent_layers = [model.lstm_layer]
+        model.grads[1:4] = model.lstm_layer.grads
     opt = SGD(LR)
     trainer = RnnlmTrainer(model, opt)
     trainer.time_idx = 0
@@ -106,9 +115,9 @@ def profile(reps):
 
     from zeronlp.optimizers import clip_grads
 
-    (embed, lstm, affine), loss_layer, params, grads, opt, data = numpy_model()
-    names = ["embed fwd", "lstm fwd", "affine fwd", "loss fwd", "loss bwd", "affine bwd"]
-    names += ["lstm bwd", "embed bwd", "clip + sgd"]
+    (embed, lstm), loss_layer, params, grads, opt, data = numpy_model()
+    names = ["embed fwd", "lstm fwd", "output fwd+bwd", "output bwd", "lstm bwd", "embed bwd"]
+    names += ["clip + sgd"]
     rows = []
     for i in range(reps + 2):
         xs, ts = data[i % len(data)]
@@ -117,13 +126,9 @@ def profile(reps):
         t.append(time.perf_counter())
         ys = lstm.forward(ys)
         t.append(time.perf_counter())
-        ys = affine.forward(ys)
+        loss_layer.forward(ys, ts)  # the fused layer: loss and gradients, chunk by chunk
         t.append(time.perf_counter())
-        loss_layer.forward(ys, ts)
-        t.append(time.perf_counter())
-        factors = loss_layer.backward_factors()  # as Rnnlm.backward: dscores stays unbuilt
-        t.append(time.perf_counter())
-        d = affine.backward_factors(*factors)
+        d = loss_layer.backward()
         t.append(time.perf_counter())
         d = lstm.backward(d)
         t.append(time.perf_counter())
@@ -137,7 +142,7 @@ def profile(reps):
     rows = np.array(rows)
     print(f"zeronlp Rnnlm step: best total {rows.sum(axis=1).min():.1f} ms (best of {reps})")
     for name, ms in zip(names, rows.min(axis=0), strict=True):
-        print(f"  {name:<12} {ms:6.2f} ms")
+        print(f"  {name:<14} {ms:6.2f} ms")
     f = np.float32
     rng = np.random.default_rng(0)
     x1 = rng.standard_normal((N * T, H + 1)).astype(f)
@@ -203,7 +208,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--worker", choices=["zeronlp", "torch", "book", "profile"])
+    ap.add_argument("--worker", choices=["zeronlp", "booklstm", "torch", "book", "profile"])
+    ap.add_argument("--before", help="another checkout's src folder, timed as zeronlp@before")
+    ap.add_argument("--book-lstm", action="store_true", help="also time the book's TimeLSTM")
     ap.add_argument("--no-book", action="store_true", help="skip the book's code (slow)")
     ap.add_argument("--profile", action="store_true", help="where zeronlp's time goes")
     args = ap.parse_args()
@@ -214,8 +221,9 @@ def main():
         cmd = [sys.executable, __file__, "--worker", "profile", "--reps", str(args.reps)]
         subprocess.run(cmd, env=thread_env(args.threads), check=True)
         return
-    if args.worker == "zeronlp":
-        print(json.dumps({"times": worker_numpy(args.reps, args.warmup)}))
+    if args.worker in ("zeronlp", "booklstm"):
+        times = worker_numpy(args.reps, args.warmup, book_lstm=args.worker == "booklstm")
+        print(json.dumps({"times": times}))
         return
     if args.worker == "torch":
         print(json.dumps({"times": worker_torch(args.reps, args.warmup, args.threads)}))
@@ -227,9 +235,21 @@ def main():
         f"Rnnlm training step, V={V} D={D} H={H} N={N} T={T} float32, "
         f"{args.threads} threads, {args.rounds} rounds x {args.reps} reps"
     )
+    print_blas(args.threads)
     impls = ["zeronlp", "torch"] + ([] if args.no_book else ["book"])
-    results = compare(Path(__file__), impls, args.threads, args.rounds, args.reps, args.warmup)
+    srcs = {}
+    if args.before:
+        impls.append("zeronlp@before")
+        srcs["zeronlp@before"] = str(Path(args.before).resolve())
+    if args.book_lstm:
+        impls.append("booklstm")
+    results = compare(
+        Path(__file__), impls, args.threads, args.rounds, args.reps, args.warmup, srcs=srcs
+    )
     report(results, unit_work=N * T, unit="tokens")
+    for other in ("zeronlp@before", "booklstm"):
+        if other in results:
+            report({k: results[k] for k in ("zeronlp", other)}, ref=other)
     if "book" in results:
         report({k: results[k] for k in ("zeronlp", "book")}, ref="book")
     for k, v in results.items():

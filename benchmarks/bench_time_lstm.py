@@ -1,6 +1,7 @@
-"""TimeLSTM forward + backward against PyTorch's nn.LSTM on the CPU, same thread count.
+"""FusedTimeLSTM forward + backward against PyTorch's nn.LSTM on the CPU, same thread count
+(and the book-shaped TimeLSTM with ``--book-lstm``).
 
-    python benchmarks/bench_time_lstm.py [--threads 2] [--rounds 5] [--reps 5]
+    python benchmarks/bench_time_lstm.py [--threads 2] [--rounds 5] [--reps 5] [--book-lstm]
     python benchmarks/bench_time_lstm.py --profile   # zeronlp's time, matmul by matmul
 
 Shape: N=20, T=35, D=H=650, float32 (the book's BetterRnnlm layer). Each side runs in its
@@ -31,13 +32,29 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 N, T, D, H = 20, 35, 650, 650
 
 
-def thread_env(threads):
-    """Environment for a worker: every BLAS/OpenMP pool limited to ``threads``."""
+def thread_env(threads, src=SRC):
+    """Environment for a worker: every BLAS/OpenMP pool limited to ``threads``, zeronlp
+    imported from ``src``, and OpenBLAS free to pick its own kernel (DESIGN.md: this
+    workplace pins old kernels with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE; users don't)."""
     env = dict(os.environ)
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        env.pop(var, None)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = str(threads)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     return env
+
+
+def print_blas(threads):
+    """Print the BLAS library and kernel NumPy uses in a worker's environment."""
+    code = (
+        "import numpy, threadpoolctl\n"
+        "for i in threadpoolctl.threadpool_info():\n"
+        "    if i.get('user_api') == 'blas':\n"
+        "        print('BLAS:', i.get('internal_api'), i.get('version'),"
+        " 'kernel', i.get('architecture'), 'threads', i.get('num_threads'))"
+    )
+    subprocess.run([sys.executable, "-c", code], env=thread_env(threads), check=False)
 
 
 def time_reps(step, reps, warmup):
@@ -52,17 +69,21 @@ def time_reps(step, reps, warmup):
     return times
 
 
-def compare(script, impls, threads, rounds, reps, warmup, extra=()):
+def compare(script, impls, threads, rounds, reps, warmup, extra=(), srcs=None):
     """Run ``script --worker IMPL`` for each impl in turn, ``rounds`` times (A B A B ...).
 
+    ``srcs`` maps an impl name "WORKER@LABEL" to another zeronlp source folder: that impl
+    runs WORKER on that checkout (a before/after comparison in one alternating run).
     Each worker prints one JSON line {"times": [...]}. Returns {impl: [best time of each
     round]}.
     """
-    env = thread_env(threads)
+    srcs = srcs or {}
     results = {impl: [] for impl in impls}
     for _ in range(rounds):
         for impl in impls:
-            cmd = [sys.executable, str(script), "--worker", impl, "--threads", str(threads)]
+            env = thread_env(threads, srcs.get(impl, SRC))
+            worker = impl.partition("@")[0]
+            cmd = [sys.executable, str(script), "--worker", worker, "--threads", str(threads)]
             cmd += ["--reps", str(reps), "--warmup", str(warmup), *extra]
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
@@ -93,9 +114,11 @@ def report(results, ours="zeronlp", ref="torch", unit_work=None, unit="it"):
     return ratio
 
 
-def worker_numpy(reps, warmup):
+def worker_numpy(reps, warmup, book=False):
+    """FusedTimeLSTM, the layer the models use; ``book``: the book-shaped TimeLSTM."""
     import numpy as np
 
+    from zeronlp.fused import FusedTimeLSTM
     from zeronlp.time_layers import TimeLSTM
 
     rng = np.random.default_rng(0)
@@ -103,7 +126,7 @@ def worker_numpy(reps, warmup):
     Wx = (rng.standard_normal((D, 4 * H)) * s).astype(np.float32)
     Wh = (rng.standard_normal((H, 4 * H)) * s).astype(np.float32)
     b = np.zeros(4 * H, dtype=np.float32)
-    layer = TimeLSTM(Wx, Wh, b)
+    layer = (TimeLSTM if book else FusedTimeLSTM)(Wx, Wh, b)
     xs = rng.standard_normal((N, T, D)).astype(np.float32)
     dhs = rng.standard_normal((N, T, H)).astype(np.float32)
 
@@ -143,7 +166,7 @@ def profile(reps):
     batched; the rest is elementwise gate math on one core."""
     import numpy as np
 
-    from zeronlp.time_layers import TimeLSTM
+    from zeronlp.fused import FusedTimeLSTM as TimeLSTM
 
     rng = np.random.default_rng(0)
     f = np.float32
@@ -193,11 +216,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--worker", choices=["zeronlp", "torch", "profile"])
+    ap.add_argument("--worker", choices=["zeronlp", "booklstm", "torch", "profile"])
     ap.add_argument("--profile", action="store_true", help="where zeronlp's time goes")
+    ap.add_argument("--book-lstm", action="store_true", help="also the book-shaped TimeLSTM")
     args = ap.parse_args()
-    if args.worker == "zeronlp":
-        print(json.dumps({"times": worker_numpy(args.reps, args.warmup)}))
+    if args.worker in ("zeronlp", "booklstm"):
+        times = worker_numpy(args.reps, args.warmup, book=args.worker == "booklstm")
+        print(json.dumps({"times": times}))
         return
     if args.worker == "torch":
         print(json.dumps({"times": worker_torch(args.reps, args.warmup, args.threads)}))
@@ -213,10 +238,12 @@ def main():
         f"TimeLSTM forward+backward, N={N} T={T} D={D} H={H} float32, "
         f"{args.threads} threads, {args.rounds} rounds x {args.reps} reps"
     )
-    results = compare(
-        Path(__file__), ["zeronlp", "torch"], args.threads, args.rounds, args.reps, args.warmup
-    )
-    report(results)
+    print_blas(args.threads)
+    impls = ["zeronlp", "torch"] + (["booklstm"] if args.book_lstm else [])
+    results = compare(Path(__file__), impls, args.threads, args.rounds, args.reps, args.warmup)
+    report({k: results[k] for k in ("zeronlp", "torch")})
+    if args.book_lstm:
+        report({k: results[k] for k in ("zeronlp", "booklstm")}, ref="booklstm")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
+from zeronlp.decoding import beam_search, greedy_decode, sample_decode
 from zeronlp.functions import log_softmax
-from zeronlp.training.decoding import beam_search, greedy_decode, sample_decode
 
 
 def markov_step(logits):

@@ -179,3 +179,38 @@ def test_rnnlm_loads_the_books_published_parameters(data_dir):
     model.load_params(data_dir / "book-params" / "Rnnlm.pkl")
     assert model.params[0].dtype == np.float32
     assert np.abs(model.params[0]).max() > 0
+
+
+@pytest.mark.parametrize("cls", [SimpleRnnlm, Rnnlm, BetterRnnlm])
+def test_language_models_follow_a_change_of_batch_size(cls):
+    """generate after eval_perplexity and eval_perplexity after generate need no
+    reset_state(): a state of another batch size belongs to other sequences."""
+    from zeronlp.training import eval_perplexity
+
+    seed(0)
+    model = cls(12, 4, 4) if cls is not SimpleRnnlm else cls(12, 4, 5)
+    corpus = np.random.default_rng(0).integers(0, 12, 200)
+    ppl = eval_perplexity(model, corpus, batch_size=10, time_size=5)
+    ids = model.generate(3, sample_size=6, method="greedy")  # after a state of batch 10
+    model.reset_state()
+    assert ids == model.generate(3, sample_size=6, method="greedy")  # the same: a fresh start
+    model.reset_state()
+    assert eval_perplexity(model, corpus, batch_size=10, time_size=5) == pytest.approx(ppl)
+    model.generate(3, sample_size=6)
+    # the generation's state (batch 1) is dropped for the evaluation's batches of 10
+    assert eval_perplexity(model, corpus, batch_size=10, time_size=5) == pytest.approx(ppl)
+
+
+def test_generate_options_reach_the_decoder_or_are_refused(rng):
+    seed(0)
+    model = Seq2seq(8, 3, 4)
+    xs = rng.integers(0, 8, (2, 5))
+    with pytest.raises(ValueError, match="bogus"):
+        model.generate(xs, 0, 3, method="greedy", eos_id=1, bogus=5)
+    ids = model.generate_batch(
+        xs, 0, 4, method="greedy", eos_id=int(model.generate_batch(xs, 0, 1)[0, 0])
+    )
+    assert (ids[0] == ids[0, 0]).all()  # the first id was made the eos: only eos follows
+    lm = Rnnlm(12, 4, 5)
+    out = lm.generate(3, sample_size=6, method="beam", eos_id=0, length_penalty=0.5)
+    assert len(out) == 6 and out[0] == 3

@@ -87,3 +87,16 @@ class BaseModel:
             )
         io.copy_into_params(self.params, arrays, source=str(path))
         return meta
+
+
+def collect_params(layers):
+    """(params, grads) of a model made of ``layers``: each layer's lists, in order.
+
+    The lists hold the layers' own arrays, so an optimizer updating ``params`` updates the
+    layers, and the layers' backward fills ``grads``.
+    """
+    params, grads = [], []
+    for layer in layers:
+        params += layer.params
+        grads += layer.grads
+    return params, grads

@@ -11,74 +11,49 @@ files (``Rnnlm.pkl``) load one to one.
 
 from __future__ import annotations
 
-import math
-
-from ..backend import float_dtype, xp
-from ..time_layers import (
-    TimeAffine,
-    TimeDropout,
-    TimeEmbedding,
-    TimeLSTM,
-    TimeRNN,
-    TimeSoftmaxWithLoss,
-)
-from ..training.decoding import beam_search, greedy_decode, sample_decode
-from .base import BaseModel
-
-
-def randn(*shape, scale=1.0):
-    """Standard-normal parameters times ``scale``, in the model dtype, on the current device."""
-    return (xp().random.randn(*shape) * scale).astype(float_dtype())
-
-
-def zeros(*shape):
-    return xp().zeros(shape, dtype=float_dtype())
-
-
-def lstm(D, H, stateful):
-    """A TimeLSTM with the book's initialisation for input size D and hidden size H."""
-    return TimeLSTM(
-        randn(D, 4 * H, scale=1 / math.sqrt(D)),
-        randn(H, 4 * H, scale=1 / math.sqrt(H)),
-        zeros(4 * H),
-        stateful=stateful,
-    )
+from ..backend import xp
+from ..decoding import beam_search, greedy_decode, sample_decode
+from ..fused import TimeAffineSoftmaxWithLoss
+from ..time_layers import TimeDropout, TimeEmbedding, TimeLSTM, TimeRNN
+from .base import BaseModel, collect_params
+from .init import lstm, output_layer, randn, xavier, zeros
 
 
 class LanguageModel(BaseModel):
-    """What the language models share: predict/forward/backward over ``self.layers`` and
-    text generation with sampling, greedy decoding or beam search."""
+    """What the language models share: ``self.layers`` turn ids (N, T) into hidden states
+    (N, T, H); ``self.loss_layer`` (a fused TimeAffine + TimeSoftmaxWithLoss, params W, b)
+    turns those into scores or the loss. Text generation: sampling, greedy or beam search.
+    """
 
     layers: list
-    loss_layer: TimeSoftmaxWithLoss
+    loss_layer: object
     recurrent_layers: list
 
     def _collect_params(self):
-        self.params, self.grads = [], []
-        for layer in self.layers:
-            self.params += layer.params
-            self.grads += layer.grads
+        self.params, self.grads = collect_params([*self.layers, self.loss_layer])
 
-    def predict(self, xs):
-        """xs: (N, T) ids -> scores (N, T, V)."""
+    def hidden(self, xs, train_flg=False):
+        """xs: (N, T) ids -> hidden states (N, T, H), the loss layer's input."""
         for layer in self.layers:
             xs = layer.forward(xs)
         return xs
 
-    def forward(self, xs, ts):
-        """xs, ts: (N, T) ids -> mean cross-entropy of predicting ts (float)."""
-        return self.loss_layer.forward(self.predict(xs), ts)
+    def predict(self, xs, train_flg=False):
+        """xs: (N, T) ids -> scores (N, T, V)."""
+        return self.loss_layer.predict(self.hidden(xs, train_flg))
+
+    def forward(self, xs, ts, train_flg=True):
+        """xs, ts: (N, T) ids -> mean cross-entropy of predicting ts (float).
+
+        train_flg=False (evaluation): dropout off, and the loss layer skips the gradients.
+        """
+        hs = self.hidden(xs, train_flg)
+        self.loss_layer.train_flg = train_flg
+        return self.loss_layer.forward(hs, ts)
 
     def backward(self, dout=1):
-        layers = self.layers
-        if isinstance(layers[-1], TimeAffine) and isinstance(self.loss_layer, TimeSoftmaxWithLoss):
-            # the loss's and the TimeAffine's backward, with the (N, T, V) score gradient
-            # passed as factors instead of built (TimeAffine.backward_factors)
-            dout = layers[-1].backward_factors(*self.loss_layer.backward_factors(dout))
-            layers = layers[:-1]
-        else:  # a subclass with other layers
-            dout = self.loss_layer.backward(dout)
-        for layer in reversed(layers):
+        dout = self.loss_layer.backward(dout)  # (N, T, H)
+        for layer in reversed(self.layers):
             dout = layer.backward(dout)
         return dout
 
@@ -96,6 +71,13 @@ class LanguageModel(BaseModel):
         for layer, s in zip(self.recurrent_layers, state, strict=True):
             _set_layer_state(layer, s)
 
+    def state_for(self, N):
+        """The recurrent state if it belongs to N sequences, else a fresh one (None): a
+        state left by a batch of another size (an evaluation) is not this text's."""
+        state = self.get_state()
+        fits = all(s is None or _batch_size(s) == N for s in state)
+        return state if fits else tuple(None for _ in state)
+
     def _step(self, ids, state):
         """One generation step for the decoders: ids (B,) -> scores (B, V), new state."""
         self.set_state(state)
@@ -111,14 +93,17 @@ class LanguageModel(BaseModel):
         temperature=1.0,
         top_k=None,
         beam_width=5,
+        eos_id=None,
+        length_penalty=1.0,
     ):
         """Word ids of generated text, starting with ``start_id`` (the book's API).
 
         Continues from the current recurrent state (feed a prompt through ``predict``
         first to condition on it; ``reset_state()`` to start from nothing). method:
         "sample" (the book's: softmax sampling, with ``temperature``/``top_k``), "greedy" or
-        "beam" (``beam_width``). ``skip_ids`` are never generated. Returns a list of
-        ``sample_size`` ids, the first being ``start_id``.
+        "beam" (``beam_width``, ``length_penalty``). ``skip_ids`` are never generated; after
+        ``eos_id`` (if given) only eos follows. Returns a list of ``sample_size`` ids, the first
+        being ``start_id``.
         """
         vocab_size = self.params[0].shape[0]
         if not 0 <= int(start_id) < vocab_size:
@@ -128,16 +113,24 @@ class LanguageModel(BaseModel):
         if sample_size == 1:
             return [int(start_id)]
         start = xp().asarray([int(start_id)])
-        state, n = self.get_state(), sample_size - 1
+        state, n = self.state_for(1), sample_size - 1
         if method == "sample":
-            ids = sample_decode(self._step, state, start, n, temperature, top_k, skip_ids)
+            ids = sample_decode(
+                self._step, state, start, n, temperature, top_k, skip_ids, eos_id=eos_id
+            )
         elif method == "greedy":
-            ids = greedy_decode(self._step, state, start, n, skip_ids=skip_ids)
+            ids = greedy_decode(self._step, state, start, n, eos_id=eos_id, skip_ids=skip_ids)
         elif method == "beam":
-            ids, _ = beam_search(self._step, state, start, n, beam_width, skip_ids=skip_ids)
+            ids, _ = beam_search(
+                self._step, state, start, n, beam_width, eos_id, length_penalty, skip_ids
+            )
         else:
             raise ValueError(f"method must be 'sample', 'greedy' or 'beam', got {method!r}")
         return [int(start_id)] + [int(i) for i in ids[0]]
+
+
+def _batch_size(state):
+    return (state[0] if isinstance(state, tuple) else state).shape[0]
 
 
 def _layer_state(layer):
@@ -156,28 +149,22 @@ def _set_layer_state(layer, state):
 
 
 class SimpleRnnlm(LanguageModel):
-    """TimeEmbedding -> TimeRNN (tanh) -> TimeAffine -> TimeSoftmaxWithLoss (book ch. 5)."""
+    """TimeEmbedding -> TimeRNN (tanh) -> TimeAffine -> TimeSoftmaxWithLoss (book ch. 5),
+    the last two fused into one layer."""
 
     def __init__(self, vocab_size, wordvec_size, hidden_size):
         V, D, H = vocab_size, wordvec_size, hidden_size
-        self.layers = [
-            TimeEmbedding(randn(V, D, scale=0.01)),
-            TimeRNN(
-                randn(D, H, scale=1 / math.sqrt(D)),
-                randn(H, H, scale=1 / math.sqrt(H)),
-                zeros(H),
-                stateful=True,
-            ),
-            TimeAffine(randn(H, V, scale=1 / math.sqrt(H)), zeros(V)),
-        ]
-        self.loss_layer = TimeSoftmaxWithLoss(in_place=True)
-        self.rnn_layer = self.layers[1]
-        self.recurrent_layers = [self.rnn_layer]
+        rnn = TimeRNN(xavier(D, D, H), xavier(H, H, H), zeros(H), stateful=True)
+        self.layers = [TimeEmbedding(randn(V, D, scale=0.01)), rnn]
+        self.loss_layer = output_layer(H, V)
+        self.rnn_layer = rnn
+        self.recurrent_layers = [rnn]
         self._collect_params()
 
 
 class Rnnlm(LanguageModel):
-    """TimeEmbedding -> TimeLSTM -> TimeAffine -> TimeSoftmaxWithLoss (book ch. 6).
+    """TimeEmbedding -> TimeLSTM -> TimeAffine -> TimeSoftmaxWithLoss (book ch. 6), the
+    last two fused into one layer (``loss_layer``).
 
     params: embedding W (V, D), LSTM Wx (D, 4H), Wh (H, 4H), b (4H,), affine W (H, V),
     b (V,): the order of the book's ``Rnnlm.pkl``.
@@ -185,12 +172,8 @@ class Rnnlm(LanguageModel):
 
     def __init__(self, vocab_size=10000, wordvec_size=100, hidden_size=100):
         V, D, H = vocab_size, wordvec_size, hidden_size
-        self.layers = [
-            TimeEmbedding(randn(V, D, scale=0.01)),
-            lstm(D, H, stateful=True),
-            TimeAffine(randn(H, V, scale=1 / math.sqrt(H)), zeros(V)),
-        ]
-        self.loss_layer = TimeSoftmaxWithLoss(in_place=True)
+        self.layers = [TimeEmbedding(randn(V, D, scale=0.01)), lstm(D, H, stateful=True)]
+        self.loss_layer = output_layer(H, V)
         self.lstm_layer = self.layers[1]
         self.recurrent_layers = [self.lstm_layer]
         self._collect_params()
@@ -200,10 +183,10 @@ class BetterRnnlm(LanguageModel):
     """Two LSTM layers, dropout, and weight tying (book ch. 6).
 
     TimeEmbedding -> Dropout -> TimeLSTM -> Dropout -> TimeLSTM -> Dropout -> TimeAffine
-    whose weight is the embedding's transpose. The tied weight appears once in ``params``
-    and its gradient is the sum of both uses (the book lists it twice and merges the two
-    in the trainer; a book parameter file's duplicate entry is dropped on load).
-    forward(xs, ts, train_flg=True); predict(xs, train_flg=False).
+    (fused with the loss) whose weight is the embedding's transpose. The tied weight
+    appears once in ``params`` and its gradient is the sum of both uses (the book lists it
+    twice and merges the two in the trainer; a book parameter file's duplicate entry is
+    dropped on load). forward(xs, ts, train_flg=True); predict(xs, train_flg=False).
     """
 
     def __init__(self, vocab_size=10000, wordvec_size=650, hidden_size=650, dropout_ratio=0.5):
@@ -219,27 +202,20 @@ class BetterRnnlm(LanguageModel):
             TimeDropout(dropout_ratio),
             lstm(H, H, stateful=True),
             TimeDropout(dropout_ratio),
-            TimeAffine(embed_W.T, zeros(V)),
         ]
-        self.loss_layer = TimeSoftmaxWithLoss(in_place=True)
+        self.loss_layer = TimeAffineSoftmaxWithLoss(embed_W.T, zeros(V))
         self.lstm_layers = [self.layers[2], self.layers[4]]
         self.drop_layers = [self.layers[1], self.layers[3], self.layers[5]]
         self.recurrent_layers = self.lstm_layers
-        self.embed, self.affine = self.layers[0], self.layers[-1]
-        self.params, self.grads = [], []
-        for layer in self.layers[:-1]:
-            self.params += layer.params
-            self.grads += layer.grads
+        self.embed, self.affine = self.layers[0], self.loss_layer
+        self.params, self.grads = collect_params(self.layers)
         self.params.append(self.affine.params[1])  # the affine bias; W is tied
         self.grads.append(self.affine.grads[1])
 
-    def predict(self, xs, train_flg=False):
+    def hidden(self, xs, train_flg=False):
         for layer in self.drop_layers:
             layer.train_flg = train_flg
-        return super().predict(xs)
-
-    def forward(self, xs, ts, train_flg=True):
-        return self.loss_layer.forward(self.predict(xs, train_flg), ts)
+        return super().hidden(xs)
 
     def backward(self, dout=1):
         dout = super().backward(dout)

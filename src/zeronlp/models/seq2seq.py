@@ -13,14 +13,15 @@ book's except for the embeddings (see ``embedding``).
 
 from __future__ import annotations
 
+import inspect
 import math
 
 from ..attention import TimeAttention
 from ..backend import get_array_module
-from ..time_layers import TimeAffine, TimeEmbedding, TimeLSTM, TimeSoftmaxWithLoss
-from ..training.decoding import beam_search, greedy_decode, sample_decode
-from .base import BaseModel
-from .rnnlm import lstm, randn, zeros
+from ..decoding import beam_search, greedy_decode, sample_decode
+from ..time_layers import TimeEmbedding
+from .base import BaseModel, collect_params
+from .init import lstm, output_layer, randn
 
 
 def embedding(V, D):
@@ -35,14 +36,6 @@ def embedding(V, D):
     return TimeEmbedding(randn(V, D, scale=1 / math.sqrt(D)))
 
 
-def _params_of(layers):
-    params, grads = [], []
-    for layer in layers:
-        params += layer.params
-        grads += layer.grads
-    return params, grads
-
-
 # ---------------------------------------------------------------- plain seq2seq
 
 
@@ -53,7 +46,7 @@ class Encoder:
         V, D, H = vocab_size, wordvec_size, hidden_size
         self.embed = embedding(V, D)
         self.lstm = lstm(D, H, stateful=False)
-        self.params, self.grads = _params_of([self.embed, self.lstm])
+        self.params, self.grads = collect_params([self.embed, self.lstm])
         self.hs = None
 
     def forward(self, xs):
@@ -67,25 +60,30 @@ class Encoder:
 
 
 class Decoder:
-    """TimeEmbedding -> TimeLSTM (starting from the encoder's h) -> TimeAffine.
+    """TimeEmbedding -> TimeLSTM (starting from the encoder's h) -> TimeAffine, the affine
+    fused with the model's loss (``affine``: a TimeAffineSoftmaxWithLoss, params W, b).
 
-    forward(xs (N, T), h (N, H)) -> scores (N, T, V); backward(dscore) -> dh (N, H).
+    hidden(xs (N, T), h (N, H)) -> the affine's input (N, T, H); backward_hidden(dhs) ->
+    dh (N, H). forward(xs, h) -> scores (N, T, V).
     """
 
     def __init__(self, vocab_size, wordvec_size, hidden_size):
         V, D, H = vocab_size, wordvec_size, hidden_size
         self.embed = embedding(V, D)
         self.lstm = lstm(D, H, stateful=True)
-        self.affine = TimeAffine(randn(H, V, scale=1 / math.sqrt(H)), zeros(V))
-        self.params, self.grads = _params_of([self.embed, self.lstm, self.affine])
+        self.affine = output_layer(H, V)
+        self.params, self.grads = collect_params([self.embed, self.lstm, self.affine])
+
+    def hidden(self, xs, h):
+        self.lstm.set_state(h)
+        return self.lstm.forward(self.embed.forward(xs))
+
+    def backward_hidden(self, dhs):
+        self.embed.backward(self.lstm.backward(dhs))
+        return self.lstm.dh
 
     def forward(self, xs, h):
-        self.lstm.set_state(h)
-        return self.affine.forward(self.lstm.forward(self.embed.forward(xs)))
-
-    def backward(self, dscore):
-        self.embed.backward(self.lstm.backward(self.affine.backward(dscore)))
-        return self.lstm.dh
+        return self.affine.predict(self.hidden(xs, h))
 
     # decoding: the state is (h, c)
     def start_state(self, h):
@@ -93,12 +91,16 @@ class Decoder:
 
     def step(self, ids, state):
         self.lstm.set_state(*state)
-        scores = self.affine.forward(self.lstm.forward(self.embed.forward(ids[:, None])))
+        scores = self.affine.predict(self.lstm.forward(self.embed.forward(ids[:, None])))
         return scores[:, 0, :], (self.lstm.h, self.lstm.c)
 
 
 class Seq2seq(BaseModel):
-    """Encoder + Decoder + TimeSoftmaxWithLoss. forward(xs (N, Tq), ts (N, Ta)) -> loss."""
+    """Encoder + Decoder + TimeSoftmaxWithLoss (fused with the decoder's affine: the
+    decoder's ``affine`` is also the model's ``loss_layer``).
+
+    forward(xs (N, Tq), ts (N, Ta), train_flg=True) -> loss; backward(dout=1).
+    """
 
     def __init__(self, vocab_size, wordvec_size, hidden_size):
         args = (vocab_size, wordvec_size, hidden_size)
@@ -107,20 +109,22 @@ class Seq2seq(BaseModel):
         self._finish_init()
 
     def _finish_init(self):
-        self.softmax = TimeSoftmaxWithLoss(in_place=True)
+        self.loss_layer = self.decoder.affine
         self.params = self.encoder.params + self.decoder.params
         self.grads = self.encoder.grads + self.decoder.grads
 
-    def forward(self, xs, ts):
+    def forward(self, xs, ts, train_flg=True):
+        """train_flg=False (evaluation): the loss only, without the gradients."""
         if ts.ndim != 2 or ts.shape[1] < 2:
             raise ValueError(f"ts must be answer ids of shape (N, Ta >= 2), got {tuple(ts.shape)}")
         decoder_xs, decoder_ts = ts[:, :-1], ts[:, 1:]
         h = self.encoder.forward(xs)
-        score = self.decoder.forward(decoder_xs, h)
-        return self.softmax.forward(score, decoder_ts)
+        hs = self.decoder.hidden(decoder_xs, h)
+        self.loss_layer.train_flg = train_flg
+        return self.loss_layer.forward(hs, decoder_ts)
 
     def backward(self, dout=1):
-        dh = self.decoder.backward(self.softmax.backward(dout))
+        dh = self.decoder.backward_hidden(self.loss_layer.backward(dout))
         return self.encoder.backward(dh)
 
     def generate(self, xs, start_id, sample_size, method="greedy", **options):
@@ -143,14 +147,18 @@ class Seq2seq(BaseModel):
         module = get_array_module(self.params[0])
         # one start id for all questions, or one per question
         start = module.broadcast_to(module.asarray(start_id, dtype=module.int64), (xs.shape[0],))
-        step = self.decoder.step
-        if method == "greedy":
-            return greedy_decode(step, state, start, sample_size)
-        if method == "sample":
-            return sample_decode(step, state, start, sample_size, **options)
-        if method == "beam":
-            return beam_search(step, state, start, sample_size, **options)[0]
-        raise ValueError(f"method must be 'greedy', 'sample' or 'beam', got {method!r}")
+        decoders = {"greedy": greedy_decode, "sample": sample_decode, "beam": beam_search}
+        if method not in decoders:
+            raise ValueError(f"method must be 'greedy', 'sample' or 'beam', got {method!r}")
+        decode = decoders[method]
+        known = list(inspect.signature(decode).parameters)[4:]  # after step, state, ids, len
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ValueError(
+                f"method {method!r} takes the options {', '.join(known)}; got {', '.join(unknown)}"
+            )
+        ids = decode(self.decoder.step, state, start, sample_size, **options)
+        return ids[0] if method == "beam" else ids
 
 
 # ---------------------------------------------------------------- peeky
@@ -163,14 +171,9 @@ class PeekyDecoder(Decoder):
     def __init__(self, vocab_size, wordvec_size, hidden_size):
         V, D, H = vocab_size, wordvec_size, hidden_size
         self.embed = embedding(V, D)
-        self.lstm = TimeLSTM(
-            randn(H + D, 4 * H, scale=1 / math.sqrt(H + D)),
-            randn(H, 4 * H, scale=1 / math.sqrt(H)),
-            zeros(4 * H),
-            stateful=True,
-        )
-        self.affine = TimeAffine(randn(H + H, V, scale=1 / math.sqrt(H + H)), zeros(V))
-        self.params, self.grads = _params_of([self.embed, self.lstm, self.affine])
+        self.lstm = lstm(H + D, H, stateful=True)
+        self.affine = output_layer(H + H, V)
+        self.params, self.grads = collect_params([self.embed, self.lstm, self.affine])
         self.cache = None
 
     def _peek(self, h, out):
@@ -180,16 +183,14 @@ class PeekyDecoder(Decoder):
         hs = module.broadcast_to(h[:, None, :], (N, T, h.shape[1]))
         return module.concatenate((hs, out), axis=2)
 
-    def forward(self, xs, h):
+    def hidden(self, xs, h):
         self.lstm.set_state(h)
-        out = self._peek(h, self.embed.forward(xs))
-        out = self._peek(h, self.lstm.forward(out))
+        out = self._peek(h, self.embed.forward(xs))  # (N, T, H + D)
         self.cache = h.shape[1]
-        return self.affine.forward(out)
+        return self._peek(h, self.lstm.forward(out))  # (N, T, H + H)
 
-    def backward(self, dscore):
+    def backward_hidden(self, dout):
         H = self.cache
-        dout = self.affine.backward(dscore)
         dout, dhs0 = dout[:, :, H:], dout[:, :, :H]
         dout = self.lstm.backward(dout)
         dembed, dhs1 = dout[:, :, H:], dout[:, :, :H]
@@ -205,7 +206,7 @@ class PeekyDecoder(Decoder):
         self.lstm.set_state(h, c)
         out = self._peek(h_enc, self.embed.forward(ids[:, None]))
         out = self._peek(h_enc, self.lstm.forward(out))
-        return self.affine.forward(out)[:, 0, :], (self.lstm.h, self.lstm.c, h_enc)
+        return self.affine.predict(out)[:, 0, :], (self.lstm.h, self.lstm.c, h_enc)
 
 
 class PeekySeq2seq(Seq2seq):
@@ -234,30 +235,32 @@ class AttentionEncoder(Encoder):
 
 class AttentionDecoder:
     """TimeEmbedding -> TimeLSTM -> TimeAttention over the encoder states -> TimeAffine of
-    [context, hidden] (book ch. 8). forward(xs (N, T), enc_hs (N, Te, H)) -> scores
-    (N, T, V); backward(dscore) -> denc_hs (N, Te, H)."""
+    [context, hidden] (book ch. 8), the affine fused with the model's loss.
+    hidden(xs (N, T), enc_hs (N, Te, H)) -> [context, hidden] (N, T, 2H);
+    backward_hidden(dout (N, T, 2H)) -> denc_hs (N, Te, H); forward -> scores (N, T, V)."""
 
     def __init__(self, vocab_size, wordvec_size, hidden_size):
         V, D, H = vocab_size, wordvec_size, hidden_size
         self.embed = embedding(V, D)
         self.lstm = lstm(D, H, stateful=True)
         self.attention = TimeAttention()
-        self.affine = TimeAffine(randn(2 * H, V, scale=1 / math.sqrt(2 * H)), zeros(V))
+        self.affine = output_layer(2 * H, V)
         self.layers = [self.embed, self.lstm, self.attention, self.affine]
-        self.params, self.grads = _params_of(self.layers)
+        self.params, self.grads = collect_params(self.layers)
 
-    def _scores(self, xs, enc_hs):
-        dec_hs = self.lstm.forward(self.embed.forward(xs))
-        c = self.attention.forward(enc_hs, dec_hs)
-        module = get_array_module(c)
-        return self.affine.forward(module.concatenate((c, dec_hs), axis=2))
+    def _context(self, xs, enc_hs):
+        dec_hs = self.lstm.forward(self.embed.forward(xs))  # (N, T, H)
+        c = self.attention.forward(enc_hs, dec_hs)  # (N, T, H)
+        return get_array_module(c).concatenate((c, dec_hs), axis=2)  # (N, T, 2H)
+
+    def hidden(self, xs, enc_hs):
+        self.lstm.set_state(enc_hs[:, -1])
+        return self._context(xs, enc_hs)
 
     def forward(self, xs, enc_hs):
-        self.lstm.set_state(enc_hs[:, -1])
-        return self._scores(xs, enc_hs)
+        return self.affine.predict(self.hidden(xs, enc_hs))
 
-    def backward(self, dscore):
-        dout = self.affine.backward(dscore)
+    def backward_hidden(self, dout):
         H = dout.shape[2] // 2
         dc, ddec_hs0 = dout[:, :, :H], dout[:, :, H:]
         denc_hs, ddec_hs1 = self.attention.backward(dc)
@@ -274,7 +277,7 @@ class AttentionDecoder:
     def step(self, ids, state):
         h, c, enc_hs = state
         self.lstm.set_state(h, c)
-        scores = self._scores(ids[:, None], enc_hs)
+        scores = self.affine.predict(self._context(ids[:, None], enc_hs))
         return scores[:, 0, :], (self.lstm.h, self.lstm.c, enc_hs)
 
 

@@ -3,11 +3,12 @@
 Both are built from the hand-written layers of ``zeronlp.attention``: token embeddings
 scaled by sqrt(d_model), sinusoidal or learned positions, a stack of encoder/decoder layers
 (pre-norm by default, with a final LayerNorm; post-norm with ``norm_first=False``), and a
-TimeAffine to the vocabulary.
+TimeAffine to the vocabulary, fused with the loss (``fused.TimeAffineSoftmaxWithLoss``). The
+sizes and choices are one ``TransformerConfig``.
 
 TransformerSeq2seq is a Seq2seq: teacher forcing reads ts[:, :-1] and predicts ts[:, 1:]
 exactly as the book's models do, and ``generate``/``generate_batch`` run the same greedy,
-sampling and beam decoders (training/decoding.py). Its decoding state is the encoder memory
+sampling and beam decoders (zeronlp/decoding.py). Its decoding state is the encoder memory
 plus the tokens generated so far; every step re-runs the decoder over that prefix (causal
 attention makes the earlier positions' outputs unchanged), which costs O(T^2) layer work
 per answer: nothing at the book's answer lengths (<= 11).
@@ -20,6 +21,7 @@ eval_perplexity work unchanged: each (N, T) window is attended within itself.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from ..attention import (
     FeedForward,
@@ -33,9 +35,47 @@ from ..attention import (
 )
 from ..backend import get_array_module
 from ..layers import Dropout
-from ..time_layers import TimeAffine, TimeEmbedding, TimeSoftmaxWithLoss
-from .rnnlm import LanguageModel, randn, zeros
-from .seq2seq import Seq2seq, _params_of
+from ..time_layers import TimeEmbedding
+from .base import collect_params
+from .init import output_layer, randn, zeros
+from .rnnlm import LanguageModel
+from .seq2seq import Seq2seq
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """The sizes and choices of a Transformer model, checked when made.
+
+    vocab_size; d_model (D, divisible by num_heads); num_heads; d_ff (the feed-forward's
+    inner size); num_layers (per stack); dropout_ratio in [0, 1); norm_first (pre-norm);
+    activation "relu" or "gelu"; positions "sinusoidal" or "learned"; max_len (learned
+    positions' rows, and the language model's generation context).
+    """
+
+    vocab_size: int
+    d_model: int = 64
+    num_heads: int = 4
+    d_ff: int = 256
+    num_layers: int = 2
+    dropout_ratio: float = 0.1
+    norm_first: bool = True
+    activation: str = "relu"
+    positions: str = "sinusoidal"
+    max_len: int = 64
+
+    def __post_init__(self):
+        if self.d_model % self.num_heads:
+            raise ValueError(
+                f"d_model = {self.d_model} must be divisible by num_heads = {self.num_heads}"
+            )
+        if self.num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {self.num_layers}")
+        if not 0.0 <= self.dropout_ratio < 1.0:
+            raise ValueError(f"dropout_ratio must lie in [0, 1), got {self.dropout_ratio}")
+        if self.positions not in ("sinusoidal", "learned"):
+            raise ValueError(f"positions must be 'sinusoidal' or 'learned', got {self.positions!r}")
+        if self.activation not in ("relu", "gelu"):
+            raise ValueError(f"activation must be 'relu' or 'gelu', got {self.activation!r}")
 
 
 def _mha(D, heads):
@@ -61,47 +101,35 @@ def _ln(D):
     return LayerNorm(zeros(D) + 1, zeros(D))
 
 
-def _encoder_layers(D, num_heads, d_ff, num_layers, dropout_ratio, norm_first, activation):
-    """``num_layers`` self-attention blocks (an encoder, or a decoder-only LM's stack)."""
+def _encoder_layers(c):
+    """``c.num_layers`` self-attention blocks (an encoder, or a decoder-only LM's stack)."""
     return [
         TransformerEncoderLayer(
-            _mha(D, num_heads),
-            _ff(D, d_ff, activation, dropout_ratio),
-            _ln(D),
-            _ln(D),
-            dropout_ratio,
-            norm_first,
+            _mha(c.d_model, c.num_heads),
+            _ff(c.d_model, c.d_ff, c.activation, c.dropout_ratio),
+            _ln(c.d_model),
+            _ln(c.d_model),
+            c.dropout_ratio,
+            c.norm_first,
         )
-        for _ in range(num_layers)
+        for _ in range(c.num_layers)
     ]
-
-
-def _check_config(d_model, num_heads, num_layers, dropout_ratio, positions, activation):
-    if d_model % num_heads:
-        raise ValueError(f"d_model = {d_model} must be divisible by num_heads = {num_heads}")
-    if num_layers < 1:
-        raise ValueError(f"num_layers must be >= 1, got {num_layers}")
-    if not 0.0 <= dropout_ratio < 1.0:
-        raise ValueError(f"dropout_ratio must lie in [0, 1), got {dropout_ratio}")
-    if positions not in ("sinusoidal", "learned"):
-        raise ValueError(f"positions must be 'sinusoidal' or 'learned', got {positions!r}")
-    if activation not in ("relu", "gelu"):
-        raise ValueError(f"activation must be 'relu' or 'gelu', got {activation!r}")
 
 
 class _Embedding:
     """Token embedding * sqrt(D) + positions, then dropout: ids (N, T) -> (N, T, D)."""
 
-    def __init__(self, vocab_size, D, positions, max_len, dropout_ratio):
+    def __init__(self, c):
+        D = c.d_model
         # N(0, 1/D) rows times sqrt(D): unit-scale vectors, comparable to the positions
-        self.embed = TimeEmbedding(randn(vocab_size, D, scale=1 / math.sqrt(D)))
-        if positions == "learned":
-            self.pos = LearnedPositionalEmbedding(randn(max_len, D, scale=0.1))
+        self.embed = TimeEmbedding(randn(c.vocab_size, D, scale=1 / math.sqrt(D)))
+        if c.positions == "learned":
+            self.pos = LearnedPositionalEmbedding(randn(c.max_len, D, scale=0.1))
         else:
             self.pos = PositionalEncoding()
-        self.dropout = Dropout(dropout_ratio)
+        self.dropout = Dropout(c.dropout_ratio)
         self.scale = math.sqrt(D)
-        self.params, self.grads = _params_of([self.embed, self.pos])
+        self.params, self.grads = collect_params([self.embed, self.pos])
 
     def forward(self, xs, train_flg=False):
         x = self.embed.forward(xs) * self.scale
@@ -119,18 +147,13 @@ class TransformerEncoder:
     backward(dmemory) -> None.
     """
 
-    def __init__(
-        self, vocab_size, d_model, num_heads, d_ff, num_layers, dropout_ratio, norm_first,
-        activation, positions, max_len,
-    ):  # fmt: skip
-        D = d_model
-        self.embedding = _Embedding(vocab_size, D, positions, max_len, dropout_ratio)
-        self.layers = _encoder_layers(
-            D, num_heads, d_ff, num_layers, dropout_ratio, norm_first, activation
-        )
-        self.final_norm = _ln(D) if norm_first else None
-        parts = [self.embedding, *self.layers] + ([self.final_norm] if norm_first else [])
-        self.params, self.grads = _params_of(parts)
+    def __init__(self, config):
+        c = config
+        self.embedding = _Embedding(c)
+        self.layers = _encoder_layers(c)
+        self.final_norm = _ln(c.d_model) if c.norm_first else None
+        parts = [self.embedding, *self.layers] + ([self.final_norm] if c.norm_first else [])
+        self.params, self.grads = collect_params(parts)
 
     def forward(self, xs, key_padding_mask=None, train_flg=False):
         x = self.embedding.forward(xs, train_flg)
@@ -148,39 +171,40 @@ class TransformerEncoder:
 
 class TransformerDecoder:
     """Embedding + positions -> decoder layers over the memory (-> final LayerNorm) ->
-    TimeAffine to the vocabulary.
+    TimeAffine to the vocabulary, fused with the model's loss (``affine``).
 
     forward(xs (N, T) ids, memory (N, Tm, D), train_flg=False) -> scores (N, T, V);
-    backward(dscore) -> dmemory (N, Tm, D).
+    hidden(...) -> the affine's input (N, T, D); backward_hidden(dhs) -> dmemory (N, Tm, D).
     Decoding: ``start_state(memory)`` is (memory, ids (N, 0)); ``step(ids (B,), state)``
     appends the ids and returns the scores (B, V) of the next token.
     """
 
-    def __init__(
-        self, vocab_size, d_model, num_heads, d_ff, num_layers, dropout_ratio, norm_first,
-        activation, positions, max_len,
-    ):  # fmt: skip
-        D = d_model
-        self.embedding = _Embedding(vocab_size, D, positions, max_len, dropout_ratio)
+    def __init__(self, config):
+        c, D = config, config.d_model
+        self.embedding = _Embedding(c)
         self.layers = [
             TransformerDecoderLayer(
-                _mha(D, num_heads),
-                _mha(D, num_heads),
-                _ff(D, d_ff, activation, dropout_ratio),
+                _mha(D, c.num_heads),
+                _mha(D, c.num_heads),
+                _ff(D, c.d_ff, c.activation, c.dropout_ratio),
                 _ln(D),
                 _ln(D),
                 _ln(D),
-                dropout_ratio,
-                norm_first,
+                c.dropout_ratio,
+                c.norm_first,
             )
-            for _ in range(num_layers)
+            for _ in range(c.num_layers)
         ]
-        self.final_norm = _ln(D) if norm_first else None
-        self.affine = TimeAffine(randn(D, vocab_size, scale=1 / math.sqrt(D)), zeros(vocab_size))
-        parts = [self.embedding, *self.layers] + ([self.final_norm] if norm_first else [])
-        self.params, self.grads = _params_of([*parts, self.affine])
+        self.final_norm = _ln(D) if c.norm_first else None
+        self.affine = output_layer(D, c.vocab_size)  # fused with the model's loss
+        parts = [self.embedding, *self.layers] + ([self.final_norm] if c.norm_first else [])
+        self.params, self.grads = collect_params([*parts, self.affine])
 
     def forward(self, xs, memory, memory_key_padding_mask=None, train_flg=False):
+        return self.affine.predict(self.hidden(xs, memory, memory_key_padding_mask, train_flg))
+
+    def hidden(self, xs, memory, memory_key_padding_mask=None, train_flg=False):
+        """The affine's input (N, T, D)."""
         x = self.embedding.forward(xs, train_flg)
         for layer in self.layers:
             x = layer.forward(
@@ -192,10 +216,9 @@ class TransformerDecoder:
             )
         if self.final_norm is not None:
             x = self.final_norm.forward(x)
-        return self.affine.forward(x)
+        return x
 
-    def backward(self, dscore):
-        dout = self.affine.backward(dscore)
+    def backward_hidden(self, dout):
         if self.final_norm is not None:
             dout = self.final_norm.backward(dout)
         dmemory = 0
@@ -245,21 +268,21 @@ class TransformerSeq2seq(Seq2seq):
         positions="sinusoidal",
         max_len=64,
     ):
-        _check_config(d_model, num_heads, num_layers, dropout_ratio, positions, activation)
-        args = (
+        self.settings = TransformerConfig(
             vocab_size, d_model, num_heads, d_ff, num_layers, dropout_ratio, norm_first,
             activation, positions, max_len,
         )  # fmt: skip
-        self.encoder = TransformerEncoder(*args)
-        self.decoder = TransformerDecoder(*args)
+        self.encoder = TransformerEncoder(self.settings)
+        self.decoder = TransformerDecoder(self.settings)
         self._finish_init()
 
     def forward(self, xs, ts, train_flg=True):
         if ts.ndim != 2 or ts.shape[1] < 2:
             raise ValueError(f"ts must be answer ids of shape (N, Ta >= 2), got {tuple(ts.shape)}")
         memory = self.encoder.forward(xs, train_flg=train_flg)
-        score = self.decoder.forward(ts[:, :-1], memory, train_flg=train_flg)
-        return self.softmax.forward(score, ts[:, 1:])
+        hs = self.decoder.hidden(ts[:, :-1], memory, train_flg=train_flg)
+        self.loss_layer.train_flg = train_flg
+        return self.loss_layer.forward(hs, ts[:, 1:])
 
     def attention_map(self, xs, ts):
         """Cross-attention weights (N, heads, Ta-1, Tq) of the last decoder layer, from a
@@ -294,24 +317,23 @@ class TransformerLM(LanguageModel):
         positions="sinusoidal",
         max_len=256,
     ):
-        _check_config(d_model, num_heads, num_layers, dropout_ratio, positions, activation)
-        D = d_model
+        c = self.settings = TransformerConfig(
+            vocab_size, d_model, num_heads, d_ff, num_layers, dropout_ratio, norm_first,
+            activation, positions, max_len,
+        )  # fmt: skip
         self.max_len = max_len
-        self.embedding = _Embedding(vocab_size, D, positions, max_len, dropout_ratio)
-        self.blocks = _encoder_layers(
-            D, num_heads, d_ff, num_layers, dropout_ratio, norm_first, activation
-        )
-        self.final_norm = _ln(D) if norm_first else None
-        self.affine = TimeAffine(randn(D, vocab_size, scale=1 / math.sqrt(D)), zeros(vocab_size))
-        self.loss_layer = TimeSoftmaxWithLoss(in_place=True)
+        self.embedding = _Embedding(c)
+        self.blocks = _encoder_layers(c)
+        self.final_norm = _ln(d_model) if norm_first else None
+        self.loss_layer = output_layer(d_model, vocab_size)  # affine + softmax + loss, fused
         norm = [self.final_norm] if norm_first else []
-        self.layers = [self.embedding, *self.blocks, *norm, self.affine]
+        self.layers = [self.embedding, *self.blocks, *norm]
         self.recurrent_layers = []
         self.context = None
         self._collect_params()
 
-    def predict(self, xs, train_flg=False):
-        xs = get_array_module(self.affine.params[0]).asarray(xs)
+    def hidden(self, xs, train_flg=False):
+        xs = get_array_module(self.loss_layer.params[0]).asarray(xs)
         if xs.ndim != 2:
             raise ValueError(f"TransformerLM expects ids of shape (N, T), got {tuple(xs.shape)}")
         self._remember(xs)
@@ -320,10 +342,7 @@ class TransformerLM(LanguageModel):
             x = block.forward(x, causal=True, train_flg=train_flg)
         if self.final_norm is not None:
             x = self.final_norm.forward(x)
-        return self.affine.forward(x)
-
-    def forward(self, xs, ts, train_flg=True):
-        return self.loss_layer.forward(self.predict(xs, train_flg), ts)
+        return x
 
     # ------------------------------------------------------------ generation state
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..backend import float_dtype, xp
 from ..layers import Affine, Sigmoid, SoftmaxWithLoss
 from .base import BaseModel
+from .init import randn, zeros
 
 
 class TwoLayerNet(BaseModel):
@@ -12,11 +12,8 @@ class TwoLayerNet(BaseModel):
 
     def __init__(self, input_size, hidden_size, output_size):
         I, H, O = input_size, hidden_size, output_size
-        np_, dtype = xp(), float_dtype()
-        W1 = (0.01 * np_.random.randn(I, H)).astype(dtype)
-        b1 = np_.zeros(H, dtype=dtype)
-        W2 = (0.01 * np_.random.randn(H, O)).astype(dtype)
-        b2 = np_.zeros(O, dtype=dtype)
+        W1, b1 = randn(I, H, scale=0.01), zeros(H)
+        W2, b2 = randn(H, O, scale=0.01), zeros(O)
 
         self.layers = [Affine(W1, b1), Sigmoid(), Affine(W2, b2)]
         self.loss_layer = SoftmaxWithLoss()

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import float_dtype, get_array_module, to_cpu, xp
+from ..backend import get_array_module, to_cpu
 from ..layers import Embedding, NegativeSamplingLoss, as_ids
 from .base import BaseModel
+from .init import randn
 
 
 def _init_weights(vocab_size, hidden_size):
     """The book's initialisation: 0.01 * randn for W_in and W_out, (V, H) each."""
-    np_, dtype = xp(), float_dtype()
-    W_in = (0.01 * np_.random.randn(vocab_size, hidden_size)).astype(dtype)
-    W_out = (0.01 * np_.random.randn(vocab_size, hidden_size)).astype(dtype)
+    W_in = randn(vocab_size, hidden_size, scale=0.01)
+    W_out = randn(vocab_size, hidden_size, scale=0.01)
     return W_in, W_out
 
 

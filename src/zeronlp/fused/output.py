@@ -1,0 +1,146 @@
+"""TimeAffineSoftmaxWithLoss: TimeAffine + TimeSoftmaxWithLoss in one chunked layer.
+
+The math is the two book-shaped layers' (``time_layers.TimeAffine`` and
+``time_layers.TimeSoftmaxWithLoss``), for hidden states hs (N*T rows of D) and targets t:
+
+    scores = hs @ W + b                                   (N*T, V)
+    loss   = mean over counted rows of  log(sum(exp(scores))) - scores[t]
+    dscores = (softmax(scores) - onehot(t)) / count       (0 on ignored rows)
+    dW = hs.T @ dscores,   db = dscores.sum(0),   dhs = dscores @ W.T
+
+The loss is the last layer of a model, so its gradient is known as soon as the scores are:
+in training, ``forward`` computes the loss AND the gradients, a block of rows at a time
+(``chunk_bytes`` of scores, sized to stay in the CPU cache), and never holds the (N*T, V)
+scores: a block's scores are made, turned into its share of the loss and of dscores, and
+multiplied into dhs and into [dW; db] while they are still in the cache. ``backward`` then
+only writes [dW; db] into ``grads`` (as the layer protocol has it: a forward alone, say of a
+numerical gradient check, leaves ``grads`` alone) and hands dhs on. The memory of the step
+no longer grows with N*T*V, and the passes over the scores (max, exp, sum, scale) read the
+cache instead of main memory.
+
+tests/test_fused.py proves it equal to TimeAffine + TimeSoftmaxWithLoss; docs/time_layers.md
+has the measurements.
+"""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+from ..time_layers.basic import as_float, check_shape, check_targets
+
+try:  # BLAS gemm with beta = 1 adds a product into an array without a temporary
+    from scipy.linalg.blas import dgemm, sgemm
+
+    _GEMM = {"float32": sgemm, "float64": dgemm}
+except ImportError:  # pragma: no cover - scipy is a dependency
+    _GEMM = {}
+
+
+def add_product_t(G, a, d):
+    """G += a.T @ d for C-contiguous a (r, K), d (r, V), G (K, V), without a (K, V) temporary.
+
+    In BLAS's column-major view the C-contiguous G is G.T, so this is G.T += d.T @ a: one
+    gemm with beta = 1 that writes into G itself (NumPy's matmul has no beta).
+    """
+    gemm = _GEMM.get(G.dtype.name) if get_array_module(G).__name__ == "numpy" else None
+    if gemm is None or not (G.flags.c_contiguous and a.flags.c_contiguous):
+        G += a.T @ d
+        return
+    gemm(1.0, d.T, a.T, beta=1.0, c=G.T, trans_b=1, overwrite_c=1)
+
+
+class TimeAffineSoftmaxWithLoss:
+    """TimeAffine (W (D, V), b (V,)) followed by TimeSoftmaxWithLoss, fused and chunked.
+
+    forward(hs (N, T, D), ts (N, T) int ids, -1 = ignored) -> float loss (the mean over
+    the counted targets; 0.0 when all are ignored). With ``train_flg`` True (the default)
+    it also computes dW, db (into ``grads``) and dhs; set it False to compute the loss only.
+    backward(dout=1) -> dhs (N, T, D), scaled by dout (and the grads with it).
+    predict(hs (N, T, D)) -> scores (N, T, V): the affine map alone, for generation.
+    params = [W, b], the book's TimeAffine parameters.
+    """
+
+    def __init__(self, W, b, chunk_bytes=1 << 23):
+        if getattr(getattr(W, "dtype", None), "kind", None) != "f" or W.ndim != 2:
+            raise TypeError(f"TimeAffineSoftmaxWithLoss needs a float W (D, V), got {W!r:.60}")
+        if getattr(b, "shape", None) != (W.shape[1],) or b.dtype != W.dtype:
+            raise ValueError(
+                f"TimeAffineSoftmaxWithLoss needs b of shape ({W.shape[1]},) and dtype "
+                f"{W.dtype}, got {getattr(b, 'shape', None)} {getattr(b, 'dtype', None)}"
+            )
+        xp = get_array_module(W)
+        D, V = W.shape
+        self.params = [W, b]
+        self._grad = xp.zeros((D + 1, V), dtype=W.dtype)  # [dW; db] as backward writes it
+        self.grads = [self._grad[:D], self._grad[D]]
+        self._next_grad = xp.zeros((D + 1, V), dtype=W.dtype)  # forward's, until backward
+        self.chunk_bytes = int(chunk_bytes)
+        self.train_flg = True
+        self.ignore_label = -1
+        self.cache = None
+
+    def predict(self, hs):
+        """The scores hs @ W + b: (N, T, D) -> (N, T, V)."""
+        W, b = self.params
+        hs = as_float(hs, W.dtype, get_array_module(W), "TimeAffineSoftmaxWithLoss hs")
+        check_shape(hs, (None, None, W.shape[0]), "TimeAffineSoftmaxWithLoss hs")
+        N, T, D = hs.shape
+        return (hs.reshape(N * T, D) @ W + b).reshape(N, T, -1)
+
+    def forward(self, hs, ts):
+        W, b = self.params
+        xp = get_array_module(W)
+        hs = as_float(hs, W.dtype, xp, "TimeAffineSoftmaxWithLoss hs")
+        check_shape(hs, (None, None, W.shape[0]), "TimeAffineSoftmaxWithLoss hs")
+        N, T, D = hs.shape
+        V = W.shape[1]
+        if N * T == 0:
+            raise ValueError(f"TimeAffineSoftmaxWithLoss got an empty batch of shape {hs.shape}")
+        t = check_targets(ts, (N, T, V), self.ignore_label, "TimeAffineSoftmaxWithLoss", xp)
+        mask = t != self.ignore_label  # (N*T,) the counted targets
+        count = int(mask.sum())
+        mask = mask.astype(W.dtype)  # 1.0 counted, 0.0 ignored
+        t = xp.where(mask, t, 0)  # any valid id on ignored rows; their terms are masked
+        coef = 1.0 / count if count else 0.0
+        x1 = xp.empty((N * T, D + 1), dtype=W.dtype)  # [hs, 1]: db rides in the dW gemm
+        x1[:, :D] = hs.reshape(N * T, D)
+        x1[:, D] = 1
+        train = bool(self.train_flg)
+        if train:
+            self._next_grad[...] = 0
+            dx = xp.empty((N * T, D), dtype=W.dtype)
+        total = xp.zeros((), dtype=xp.float64)
+        ones = xp.ones(V, dtype=W.dtype)
+        rows = max(1, min(N * T, self.chunk_bytes // (V * W.dtype.itemsize)))
+        block = xp.empty((rows, V), dtype=W.dtype)  # one block of scores, reused
+        for start in range(0, N * T, rows):
+            x, tt = x1[start : start + rows], t[start : start + rows]
+            keep = mask[start : start + rows]
+            r = xp.arange(x.shape[0])
+            s = block[: x.shape[0]]
+            xp.matmul(x[:, :D], W, out=s)  # (r, V) this block's scores
+            s += b
+            s -= s.max(axis=1, keepdims=True)  # exp() cannot overflow
+            picked = s[r, tt]  # target scores (after the shift)
+            xp.exp(s, out=s)
+            z = s @ ones  # (r,) row sums (a BLAS matrix-vector product)
+            total += ((xp.log(z) - picked) * keep).sum(dtype=xp.float64)
+            if train:
+                s *= (coef * keep / z)[:, None]  # softmax / count, 0 on ignored rows
+                s[r, tt] -= coef * keep  # - onehot / count
+                xp.matmul(s, W.T, out=dx[start : start + rows])  # dhs of the block
+                add_product_t(self._next_grad, x, s)  # [dW; db] += [x, 1].T @ dscores
+        self.cache = ((N, T, D), dx) if train else None
+        return float(total) * coef
+
+    def backward(self, dout=1):
+        if self.cache is None:
+            raise RuntimeError(
+                "TimeAffineSoftmaxWithLoss.backward needs a forward with train_flg=True first"
+            )
+        shape, dx = self.cache
+        self.cache = None
+        xp = get_array_module(dx)
+        xp.multiply(self._next_grad, dout, out=self._grad)
+        if dout != 1:
+            dx *= dout
+        return dx.reshape(shape)

@@ -1,0 +1,216 @@
+"""The fused layers equal the book-shaped layers they replace, and the models use them."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from zeronlp.backend import default_float, seed
+from zeronlp.fused import FusedTimeLSTM, TimeAffineSoftmaxWithLoss
+from zeronlp.fused.output import add_product_t
+from zeronlp.models import BetterRnnlm, Rnnlm, TransformerLM
+from zeronlp.time_layers import TimeAffine, TimeEmbedding, TimeLSTM, TimeSoftmaxWithLoss
+
+
+def _tol(dtype):
+    return 1e-12 if dtype == np.float64 else 2e-6
+
+
+# ---------------------------------------------------------------- FusedTimeLSTM
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("N", "T", "D", "H"), [(3, 5, 4, 6), (1, 1, 2, 3), (2, 7, 5, 1)])
+def test_fused_lstm_equals_time_lstm_over_two_stateful_calls(dtype, N, T, D, H):
+    rng = np.random.default_rng(0)
+    Wx, Wh, b = (rng.standard_normal(s).astype(dtype) for s in ((D, 4 * H), (H, 4 * H), (4 * H,)))
+    book, fused = TimeLSTM(Wx, Wh, b, stateful=True), FusedTimeLSTM(Wx, Wh, b, stateful=True)
+    tol = _tol(dtype)
+    for _ in range(2):  # the second call starts from the carried (h, c)
+        xs = rng.standard_normal((N, T, D)).astype(dtype)
+        dhs = rng.standard_normal((N, T, H)).astype(dtype)
+        hs = fused.forward(xs)
+        np.testing.assert_allclose(hs, book.forward(xs), rtol=tol, atol=tol)
+        np.testing.assert_allclose(fused.backward(dhs), book.backward(dhs), rtol=tol, atol=tol)
+        for g, ref in zip(fused.grads, book.grads, strict=True):
+            np.testing.assert_allclose(g, ref, rtol=tol, atol=tol)
+        for a, ref in ((fused.h, book.h), (fused.c, book.c), (fused.dh, book.dh)):
+            np.testing.assert_allclose(a, ref, rtol=tol, atol=tol)
+        assert hs.dtype == dtype
+
+
+def test_fused_lstm_keeps_the_state_rules():
+    rng = np.random.default_rng(1)
+    lstm = FusedTimeLSTM(rng.standard_normal((3, 8)), rng.standard_normal((2, 8)), np.zeros(8))
+    lstm.stateful = True
+    lstm.forward(np.zeros((4, 2, 3)))
+    lstm.forward(np.zeros((1, 2, 3)))  # a carried state of another batch size is dropped
+    lstm.set_state(np.zeros((5, 2)))
+    with pytest.raises(ValueError, match=r"TimeLSTM state h must have shape \(1, 2\)"):
+        lstm.forward(np.zeros((1, 2, 3)))
+
+
+# ---------------------------------------------------------------- the fused output layer
+
+
+def _output_case(rng, dtype, ignored, tied, top=0.0, N=4, T=5, D=3, V=6):
+    E = rng.standard_normal((V, D)).astype(dtype)
+    W = E.T if tied else np.ascontiguousarray(E.T)  # tied: a transposed view, as BetterRnnlm
+    b = (rng.standard_normal(V) + top).astype(dtype)
+    hs = rng.standard_normal((N, T, D)).astype(dtype)
+    ts = rng.integers(0, V, size=(N, T))  # N*T targets over V ids: repeats for sure
+    if ignored == "some":
+        ts[0, :2] = -1
+    elif ignored == "all":
+        ts[:] = -1
+    return W, b, hs, ts
+
+
+def _book_pair(W, b, hs, ts, dout):
+    affine, loss = TimeAffine(W, b), TimeSoftmaxWithLoss()
+    value = loss.forward(affine.forward(hs), ts)
+    dhs = affine.backward(loss.backward(dout))
+    return value, dhs, affine.grads
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("ignored", ["none", "some", "all"])
+@pytest.mark.parametrize("tied", [False, True])
+@pytest.mark.parametrize("rows", [1, 3, 20, 1000])  # rows per chunk: 1, uneven, exact, one chunk
+@pytest.mark.parametrize("top", [0.0, 100.0])  # large scores: the max shift matters
+def test_fused_output_equals_time_affine_and_softmax_loss(dtype, ignored, tied, rows, top):
+    rng = np.random.default_rng(3)
+    W, b, hs, ts = _output_case(rng, dtype, ignored, tied, top)
+    ref_value, ref_dhs, ref_grads = _book_pair(W, b, hs, ts, 2.5)
+    layer = TimeAffineSoftmaxWithLoss(W, b, chunk_bytes=rows * W.shape[1] * W.dtype.itemsize)
+    value = layer.forward(hs, ts)
+    dhs = layer.backward(2.5)
+    tol = _tol(dtype)
+    assert value == pytest.approx(ref_value, rel=tol, abs=tol)
+    np.testing.assert_allclose(dhs, ref_dhs, rtol=tol, atol=tol)
+    for g, ref in zip(layer.grads, ref_grads, strict=True):
+        np.testing.assert_allclose(g, ref, rtol=tol, atol=tol)
+    assert dhs.dtype == dtype and layer.grads[0].dtype == dtype
+    if ignored == "all":
+        assert value == 0.0 and not dhs.any() and not any(g.any() for g in layer.grads)
+    else:
+        assert np.abs(dhs).max() > 1e-3  # a real gradient, not an empty comparison
+    np.testing.assert_allclose(layer.predict(hs), TimeAffine(W, b).forward(hs), rtol=tol, atol=tol)
+
+
+def test_fused_output_one_hot_targets_and_evaluation_mode():
+    rng = np.random.default_rng(4)
+    W, b, hs, ts = _output_case(rng, np.float64, "none", False)
+    ref_value, _, _ = _book_pair(W, b, hs, ts, 1)
+    layer = TimeAffineSoftmaxWithLoss(W, b)
+    assert layer.forward(hs, np.eye(W.shape[1])[ts]) == pytest.approx(ref_value, rel=1e-12)
+    layer.train_flg = False  # the loss only: no gradients, so no backward
+    layer.grads[0][...] = 7.0
+    assert layer.forward(hs, ts) == pytest.approx(ref_value, rel=1e-12)
+    assert (layer.grads[0] == 7.0).all()
+    with pytest.raises(RuntimeError, match="train_flg=True"):
+        layer.backward()
+
+
+def test_fused_output_bad_targets():
+    layer = TimeAffineSoftmaxWithLoss(np.zeros((3, 4)), np.zeros(4))
+    with pytest.raises(ValueError, match=r"\[0, 4\).*-1.*from 0 to 4"):
+        layer.forward(np.zeros((2, 3, 3)), np.array([[0, 1, 2], [3, 4, 0]]))
+    with pytest.raises(ValueError, match=r"hs must have shape \(\?, \?, 3\)"):
+        layer.forward(np.zeros((2, 3, 4)), np.zeros((2, 3), int))
+
+
+def test_fused_output_never_holds_the_scores():
+    """At N*T = 700, V = 20000 the float32 scores take 53 MiB; with chunks of 2 MiB the
+    layer's forward and backward together allocate a few chunks and the (N*T, D + 1) inputs."""
+    rng = np.random.default_rng(5)
+    N, T, D, V = 20, 35, 16, 20000
+    W = (rng.standard_normal((D, V)) * 0.1).astype(np.float32)
+    layer = TimeAffineSoftmaxWithLoss(W, np.zeros(V, np.float32), chunk_bytes=1 << 21)
+    hs = rng.standard_normal((N, T, D)).astype(np.float32)
+    ts = rng.integers(0, V, size=(N, T))
+    tracemalloc.start()
+    layer.forward(hs, ts)
+    layer.backward()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_product_t_adds_in_place(dtype):
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((7, 5)).astype(dtype)
+    d = rng.standard_normal((7, 11)).astype(dtype)
+    G = rng.standard_normal((5, 11)).astype(dtype)
+    expected = G + a.T @ d
+    view = G
+    add_product_t(G, a, d)
+    assert view is G
+    np.testing.assert_allclose(G, expected, rtol=_tol(dtype), atol=_tol(dtype))
+    F = np.asfortranarray(expected)  # not C-contiguous: the plain path
+    add_product_t(F, a, d)
+    np.testing.assert_allclose(F, expected + a.T @ d, rtol=_tol(dtype), atol=_tol(dtype))
+
+
+# ---------------------------------------------------------------- the models use them
+
+
+class BookRnnlm:
+    """The book's Rnnlm from the book-shaped layers, sharing another model's arrays."""
+
+    def __init__(self, params):
+        E, Wx, Wh, b, W, bo = params
+        self.layers = [TimeEmbedding(E), TimeLSTM(Wx, Wh, b, stateful=True), TimeAffine(W, bo)]
+        self.loss = TimeSoftmaxWithLoss()
+        self.grads = [g for layer in self.layers for g in layer.grads]
+
+    def forward(self, xs, ts):
+        for layer in self.layers:
+            xs = layer.forward(xs)
+        return self.loss.forward(xs, ts)
+
+    def backward(self):
+        d = self.loss.backward()
+        for layer in reversed(self.layers):
+            d = layer.backward(d)
+
+
+def test_rnnlm_uses_the_fused_layers_and_equals_the_book_shaped_model():
+    seed(0)
+    with default_float(np.float64):
+        model = Rnnlm(11, 4, 5)
+    assert isinstance(model.lstm_layer, FusedTimeLSTM)
+    assert isinstance(model.loss_layer, TimeAffineSoftmaxWithLoss)
+    book = BookRnnlm(model.params)
+    rng = np.random.default_rng(7)
+    for _ in range(2):  # the state carries over in both
+        xs, ts = rng.integers(0, 11, (3, 4)), rng.integers(0, 11, (3, 4))
+        assert model.forward(xs, ts) == pytest.approx(book.forward(xs, ts), rel=1e-12)
+        model.backward()
+        book.backward()
+        for g, ref in zip(model.grads, book.grads, strict=True):
+            np.testing.assert_allclose(g, ref, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [BetterRnnlm, TransformerLM])
+def test_other_language_models_use_the_fused_output(cls):
+    seed(0)
+    model = cls(10, 8, 8) if cls is BetterRnnlm else cls(10, 8, 2, 16, 1)
+    assert isinstance(model.loss_layer, TimeAffineSoftmaxWithLoss)
+
+
+def test_fused_output_writes_grads_in_backward_only():
+    """A forward (of a numerical gradient check, say) between a backward and the update
+    leaves the gradients alone, as with every other layer."""
+    rng = np.random.default_rng(8)
+    W, b, hs, ts = _output_case(rng, np.float64, "none", False)
+    layer = TimeAffineSoftmaxWithLoss(W, b)
+    layer.forward(hs, ts)
+    layer.backward()
+    grads = [g.copy() for g in layer.grads]
+    layer.forward(hs + 1.0, ts)
+    for g, before in zip(layer.grads, grads, strict=True):
+        np.testing.assert_array_equal(g, before)
