@@ -149,7 +149,7 @@ def test_install_lets_an_unmodified_notebook_import_common_and_dataset():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
-        "True zeronlp.layers zeronlp.time_layers numpy",
+        "True zeronlp.layers zeronlp.time_layers.basic numpy",
         "zeronlp.book.dataset.spiral True zeronlp.book.dataset.spiral",
         "gone",
     ]

@@ -16,6 +16,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "zeronlp"
 
 # DESIGN.md's list, from the base up; names on one line share a rank
 ORDER = [
+    ["zeronlp.errors"],  # user-error classes: imports nothing of zeronlp
     ["zeronlp.backend"],
     ["zeronlp.functions"],
     ["zeronlp.io"],
