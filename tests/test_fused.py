@@ -9,7 +9,6 @@ import pytest
 
 from zeronlp.backend import default_float, seed
 from zeronlp.fused import FusedTimeLSTM, TimeAffineSoftmaxWithLoss
-from zeronlp.fused.output import add_product_t
 from zeronlp.models import BetterRnnlm, Rnnlm, TransformerLM
 from zeronlp.time_layers import TimeAffine, TimeEmbedding, TimeLSTM, TimeSoftmaxWithLoss
 
@@ -137,22 +136,6 @@ def test_fused_output_never_holds_the_scores():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB"
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_add_product_t_adds_in_place(dtype):
-    rng = np.random.default_rng(6)
-    a = rng.standard_normal((7, 5)).astype(dtype)
-    d = rng.standard_normal((7, 11)).astype(dtype)
-    G = rng.standard_normal((5, 11)).astype(dtype)
-    expected = G + a.T @ d
-    view = G
-    add_product_t(G, a, d)
-    assert view is G
-    np.testing.assert_allclose(G, expected, rtol=_tol(dtype), atol=_tol(dtype))
-    F = np.asfortranarray(expected)  # not C-contiguous: the plain path
-    add_product_t(F, a, d)
-    np.testing.assert_allclose(F, expected + a.T @ d, rtol=_tol(dtype), atol=_tol(dtype))
 
 
 # ---------------------------------------------------------------- the models use them

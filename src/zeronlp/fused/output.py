@@ -27,25 +27,16 @@ from __future__ import annotations
 from ..backend import get_array_module
 from ..time_layers.basic import as_float, check_shape, check_targets
 
-try:  # BLAS gemm with beta = 1 adds a product into an array without a temporary
-    from scipy.linalg.blas import dgemm, sgemm
 
-    _GEMM = {"float32": sgemm, "float64": dgemm}
-except ImportError:  # pragma: no cover - scipy is a dependency
-    _GEMM = {}
+def add_product_t(G, a, d, scratch):
+    """G += a.T @ d for a (r, K), d (r, V), G and scratch (K, V): the product is written into
+    ``scratch`` (kept by the layer from step to step) instead of a new array every block.
 
-
-def add_product_t(G, a, d):
-    """G += a.T @ d for C-contiguous a (r, K), d (r, V), G (K, V), without a (K, V) temporary.
-
-    In BLAS's column-major view the C-contiguous G is G.T, so this is G.T += d.T @ a: one
-    gemm with beta = 1 that writes into G itself (NumPy's matmul has no beta).
+    (SciPy's BLAS gemm with beta = 1 could add without the scratch, but SciPy brings its own
+    OpenBLAS, whose threads spin against NumPy's: see docs/time_layers.md.)
     """
-    gemm = _GEMM.get(G.dtype.name) if get_array_module(G).__name__ == "numpy" else None
-    if gemm is None or not (G.flags.c_contiguous and a.flags.c_contiguous):
-        G += a.T @ d
-        return
-    gemm(1.0, d.T, a.T, beta=1.0, c=G.T, trans_b=1, overwrite_c=1)
+    get_array_module(G).matmul(a.T, d, out=scratch)
+    G += scratch
 
 
 class TimeAffineSoftmaxWithLoss:
@@ -73,6 +64,7 @@ class TimeAffineSoftmaxWithLoss:
         self._grad = xp.zeros((D + 1, V), dtype=W.dtype)  # [dW; db] as backward writes it
         self.grads = [self._grad[:D], self._grad[D]]
         self._next_grad = xp.zeros((D + 1, V), dtype=W.dtype)  # forward's, until backward
+        self._product = xp.empty((D + 1, V), dtype=W.dtype)  # scratch of add_product_t
         self.chunk_bytes = int(chunk_bytes)
         self.train_flg = True
         self.ignore_label = -1
@@ -101,7 +93,7 @@ class TimeAffineSoftmaxWithLoss:
         mask = mask.astype(W.dtype)  # 1.0 counted, 0.0 ignored
         t = xp.where(mask, t, 0)  # any valid id on ignored rows; their terms are masked
         coef = 1.0 / count if count else 0.0
-        x1 = xp.empty((N * T, D + 1), dtype=W.dtype)  # [hs, 1]: db rides in the dW gemm
+        x1 = xp.empty((N * T, D + 1), dtype=W.dtype)  # [hs, 1]: db rides in the dW matmul
         x1[:, :D] = hs.reshape(N * T, D)
         x1[:, D] = 1
         train = bool(self.train_flg)
@@ -128,7 +120,9 @@ class TimeAffineSoftmaxWithLoss:
                 s *= (coef * keep / z)[:, None]  # softmax / count, 0 on ignored rows
                 s[r, tt] -= coef * keep  # - onehot / count
                 xp.matmul(s, W.T, out=dx[start : start + rows])  # dhs of the block
-                add_product_t(self._next_grad, x, s)  # [dW; db] += [x, 1].T @ dscores
+                add_product_t(
+                    self._next_grad, x, s, self._product
+                )  # [dW; db] += [x, 1].T @ dscores
         self.cache = ((N, T, D), dx) if train else None
         return float(total) * coef
 
