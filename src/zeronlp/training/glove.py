@@ -48,22 +48,32 @@ def cooccurrence(corpus, vocab_size, window_size=10):
     return X.tocsr()  # sums repeated (i, j)
 
 
-class _SparseAdaGrad:
-    """The book's AdaGrad for one parameter, applied to given rows only."""
+def _adagrad_rows(param, h, rows, g, lr):
+    """The book's AdaGrad on param[rows] with gradient g (len(rows), ...): h += g^2; step."""
+    module = get_array_module(param)
+    h_rows = h[rows]
+    h_rows += g * g
+    h[rows] = h_rows
+    step = module.sqrt(h_rows, out=h_rows)  # h_rows is not needed any more
+    step += 1e-7
+    module.divide(g, step, out=step)
+    step *= lr
+    param[rows] -= step
 
-    def __init__(self, param, lr):
-        self.param, self.lr = param, lr
-        self.h = get_array_module(param).zeros_like(param)
 
-    def step(self, ids, grads):
-        """ids (N,) with repeats, grads (N, ...) per cell: summed per id, then one step."""
-        module = get_array_module(self.param)
-        rows, slot = module.unique(ids, return_inverse=True)  # touched rows; ids = rows[slot]
-        g = module.zeros((rows.size,) + self.param.shape[1:], dtype=self.param.dtype)
-        scatter_add(g, slot, grads)
-        h = self.h[rows] + g * g
-        self.h[rows] = h
-        self.param[rows] -= self.lr * g / (module.sqrt(h) + 1e-7)
+def _sum_by_id(ids, *grads):
+    """Touched rows and the per-row sums of each gradient: ids (N,), grads (N,) or (N, D)."""
+    module = get_array_module(ids)
+    rows, slot = module.unique(ids, return_inverse=True)  # ids = rows[slot]
+    cols = [g.reshape(g.shape[0], -1) for g in grads]
+    both = module.concatenate(cols, axis=1)  # one scatter for a weight row and its bias
+    summed = module.zeros((rows.size, both.shape[1]), dtype=both.dtype)
+    scatter_add(summed, slot, both)
+    out, k = [], 0
+    for g, c in zip(grads, cols, strict=True):
+        out.append(summed[:, k : k + c.shape[1]].reshape((rows.size,) + g.shape[1:]))
+        k += c.shape[1]
+    return rows, out
 
 
 def train_glove(
@@ -91,7 +101,7 @@ def train_glove(
     j_all = module.asarray(X.col[keep].astype(np.int64))
     x_all = module.asarray(X.data[keep].astype(dtype))
     W, W_ctx, b, b_ctx = model.params
-    steps = [_SparseAdaGrad(p, lr) for p in model.params]
+    hs = [module.zeros_like(p) for p in model.params]  # AdaGrad's sums of squared gradients
     rng = np.random.default_rng(seed if seed is not None else np.random.randint(2**31))
     history = []
     n = x_all.size
@@ -106,8 +116,12 @@ def train_glove(
             )
             if not np.isfinite(loss):
                 raise FloatingPointError("GloVe loss is not finite; lower lr")
-            for step, ids, g in zip(steps, (i, j, i, j), (dwi, dwj, dbi, dbj), strict=True):
-                step.step(ids, g)
+            rows, (gw, gb) = _sum_by_id(i, dwi, dbi)
+            _adagrad_rows(W, hs[0], rows, gw, lr)
+            _adagrad_rows(b, hs[2], rows, gb, lr)
+            rows, (gw, gb) = _sum_by_id(j, dwj, dbj)
+            _adagrad_rows(W_ctx, hs[1], rows, gw, lr)
+            _adagrad_rows(b_ctx, hs[3], rows, gb, lr)
             total += loss
         history.append(total)
     return history
