@@ -15,6 +15,7 @@ from zeronlp.schedules import (
     ScheduleError,
     StepDecay,
     WarmupCosine,
+    from_spec,
 )
 
 
@@ -117,3 +118,32 @@ def test_apply_sets_optimizer_lr_and_keeps_float32():
 def test_bad_arguments(make, message):
     with pytest.raises(ScheduleError, match=message):
         make()
+
+
+def test_from_spec():
+    s = from_spec("cosine:warmup=10,min_lr=0.1", lr=1.0, total_steps=110)
+    assert isinstance(s, WarmupCosine) and s(60) == pytest.approx(0.55)
+    s = from_spec("step:size=5,gamma=0.5", lr=2.0, total_steps=100)
+    assert s(10) == pytest.approx(0.5)
+    assert from_spec("step", lr=1.0, total_steps=100).step_size == 25
+    assert from_spec("noam:warmup=100,factor=2", 1.0, 10, d_model=64)(99) == pytest.approx(
+        2 / math.sqrt(64 * 100)
+    )
+    assert isinstance(from_spec("plateau:factor=2", 20.0, 10), DivideOnPlateau)
+    assert from_spec("constant", 0.5, 10)(3) == 0.5
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("cosinus", "unknown schedule"),
+        ("cosine:warm=3", "options"),
+        ("cosine:warmup", "options"),
+        ("cosine:warmup=1.5", "int"),
+        ("noam", "d_model"),
+        ("cosine:warmup=100", "warmup_steps"),
+    ],
+)
+def test_from_spec_errors(spec, message):
+    with pytest.raises(ScheduleError, match=message):
+        from_spec(spec, lr=1.0, total_steps=100)

@@ -164,3 +164,52 @@ SCHEDULES = {
     "noam": Noam,
     "plateau": DivideOnPlateau,
 }
+
+# the options each name takes in a spec, with their types
+_OPTIONS = {
+    "constant": {},
+    "cosine": {"warmup": int, "min_lr": float},
+    "step": {"size": int, "gamma": float},
+    "noam": {"warmup": int, "factor": float},
+    "plateau": {"factor": float, "min_lr": float},
+}
+
+
+def from_spec(spec: str, lr: float, total_steps: int, d_model: int | None = None) -> Schedule:
+    """A schedule from a command-line spec ``NAME[:key=value,...]``, e.g.
+
+    constant | cosine:warmup=200,min_lr=1e-5 | step:size=1000,gamma=0.5 |
+    noam:warmup=4000,factor=2 | plateau:factor=4
+
+    lr: the peak rate (noam ignores it: its peak follows from d_model and warmup);
+    total_steps: the updates of the whole run (cosine decays over them; step's default size
+    is a quarter of them).
+    """
+    name, _, rest = spec.partition(":")
+    if name not in _OPTIONS:
+        raise ScheduleError(f"unknown schedule {name!r} in {spec!r}: use one of {list(_OPTIONS)}")
+    opts = {}
+    for item in filter(None, rest.split(",")):
+        key, eq, value = item.partition("=")
+        if key not in _OPTIONS[name] or not eq:
+            raise ScheduleError(
+                f"schedule {name!r} takes key=value options {list(_OPTIONS[name])}, got {item!r}"
+            )
+        try:
+            opts[key] = _OPTIONS[name][key](value)
+        except ValueError:
+            raise ScheduleError(
+                f"{key} in {spec!r} must be {_OPTIONS[name][key].__name__}"
+            ) from None
+    if name == "constant":
+        return Constant(lr)
+    if name == "cosine":
+        return WarmupCosine(lr, total_steps, opts.get("warmup", 0), opts.get("min_lr", 0.0))
+    if name == "step":
+        size = opts.get("size", max(1, total_steps // 4))
+        return StepDecay(lr, size, opts.get("gamma", 0.1))
+    if name == "noam":
+        if d_model is None:
+            raise ScheduleError("the noam schedule needs the model width (a Transformer's d_model)")
+        return Noam(d_model, opts.get("warmup", 4000), opts.get("factor", 1.0))
+    return DivideOnPlateau(lr, opts.get("factor", 4.0), opts.get("min_lr", 0.0))
