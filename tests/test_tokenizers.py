@@ -275,6 +275,18 @@ def test_load_refuses_deep_nesting_and_bad_bytes(tmp_path):
         load_tokenizer(tmp_path / "missing.json")
 
 
+def test_load_refuses_exploding_tokens_and_huge_ints(tmp_path):
+    path = tmp_path / "bomb.json"
+    # token 256 + k is 2^(k+1) bytes long: 80 merges would ask for 2^81 bytes
+    merges = [[97, 97]] + [[256 + k, 256 + k] for k in range(80)]
+    path.write_text(json.dumps({**_good_bpe(), "merges": merges}))
+    with pytest.raises(TokenizerFileError, match="more than"):
+        BPETokenizer.load(path)
+    path.write_text('{"format": "zeronlp-tokenizer", "version": ' + "9" * 5000 + "}")
+    with pytest.raises(TokenizerFileError, match="not JSON"):
+        BPETokenizer.load(path)
+
+
 def test_good_file_loads(tmp_path):
     path = tmp_path / "good.json"
     path.write_text(json.dumps(_good_bpe()))

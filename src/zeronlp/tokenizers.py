@@ -41,6 +41,7 @@ FORMAT = "zeronlp-tokenizer"
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 64 * 2**20  # a tokenizer file larger than this is refused unread
 MAX_MERGES = 1_000_000
+MAX_VOCAB_BYTES = 64 * 2**20  # the bytes of all tokens together; merges can double a length
 
 
 class TokenizerError(ValueError):
@@ -256,7 +257,7 @@ def _read_json(path, kind):
         raise TokenizerFileError(f"{path} is larger than {MAX_FILE_BYTES} bytes: not a tokenizer")
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+    except (ValueError, RecursionError) as e:  # bad UTF-8, bad JSON, a 5,000-digit int
         raise TokenizerFileError(f"{path} is not a tokenizer file (not JSON: {e})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise TokenizerFileError(f"{path} is not a tokenizer file (no 'format': {FORMAT!r})")
@@ -365,7 +366,7 @@ class BPETokenizer:
             raise TokenizerFileError(f"{path}: unknown pre-split pattern {pattern!r}")
         if not isinstance(merges, list) or len(merges) > MAX_MERGES:
             raise TokenizerFileError(f"{path}: 'merges' must be a list of at most {MAX_MERGES}")
-        seen = set()
+        seen, lengths, total = set(), [1] * 256, 256
         for i, m in enumerate(merges):
             if not (isinstance(m, list) and len(m) == 2 and all(_is_int(x) for x in m)):
                 raise TokenizerFileError(f"{path}: merge {i} is not a pair of ints: {m!r:.40}")
@@ -376,6 +377,12 @@ class BPETokenizer:
             if tuple(m) in seen:
                 raise TokenizerFileError(f"{path}: merge {i} {m} repeats an earlier merge")
             seen.add(tuple(m))
+            lengths.append(lengths[m[0]] + lengths[m[1]])
+            total += lengths[-1]
+            if total > MAX_VOCAB_BYTES:  # merging a token with itself doubles it: 2^60 bytes
+                raise TokenizerFileError(
+                    f"{path}: its tokens would take more than {MAX_VOCAB_BYTES} bytes"
+                )
         tok = cls(pattern)
         tok._set_merges(merges)
         return tok
