@@ -70,3 +70,21 @@ def test_affine_wrong_width():
         layer.forward(np.ones((3, 5)))
     with pytest.raises(TypeError, match="expects an array"):
         layer.forward([[1.0, 2.0, 3.0, 4.0]])
+
+
+def test_soft_or_malformed_2d_targets_are_refused_not_argmaxed():
+    x = np.zeros((2, 3))
+    for t in (np.array([[0.2, 0.7, 0.1], [1, 0, 0]]), np.array([[0, 0, 0], [0, 1, 0]]),
+              np.array([[1, 1, 0], [0, 1, 0]])):  # fmt: skip
+        with pytest.raises(ValueError, match="must be one-hot rows"):
+            SoftmaxWithLoss().forward(x, t)
+    assert SoftmaxWithLoss().forward(x, np.array([[0, 1, 0], [1, 0, 0]])) > 0
+
+
+@pytest.mark.parametrize("ids", [[0, 3], [-1, 0], [[1, 5]]])
+def test_convert_one_hot_refuses_ids_outside_the_vocabulary(ids):
+    from zeronlp.text import convert_one_hot
+
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        convert_one_hot(np.array(ids), 3)
+    assert convert_one_hot(np.array([2, 0]), 3).tolist() == [[0, 0, 1], [1, 0, 0]]

@@ -43,16 +43,37 @@ def test_mismatched_shapes_or_model_are_clear_errors(tmp_path):
     with pytest.raises(io.CheckpointError, match=r"shape \(2, 4\).*shape \(2, 6\)"):
         TwoLayerNet(2, 6, 3).load_params(path)
 
-    class OtherNet(TwoLayerNet):
-        pass
+    class OtherNet:  # same parameter shapes, but not a TwoLayerNet
+        load_params = TwoLayerNet.load_params
+
+        def __init__(self):
+            self.params = [np.zeros_like(p) for p in TwoLayerNet(2, 4, 3).params]
 
     with pytest.raises(io.CheckpointError, match="parameters of TwoLayerNet, not of OtherNet"):
-        OtherNet(2, 4, 3).load_params(path)
+        OtherNet().load_params(path)
     with pytest.raises(FileNotFoundError):
         TwoLayerNet(2, 4, 3).load_params(tmp_path / "missing.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(io.CheckpointError, match="not a zeronlp parameter file"):
         TwoLayerNet(2, 4, 3).load_params(tmp_path / "junk.npz")
+
+
+def test_a_subclass_loads_its_parents_file_one_to_one(tmp_path):
+    class NetGen(TwoLayerNet):  # like the book's RnnlmGen(Rnnlm): same parameters, more methods
+        pass
+
+    seed(3)
+    parent = TwoLayerNet(2, 4, 3)
+    path = parent.save_params(tmp_path / "net.npz")
+    child = NetGen(2, 4, 3)
+    assert child.load_params(path)["model"] == "TwoLayerNet"
+    for a, b in zip(parent.params, child.params, strict=True):
+        np.testing.assert_array_equal(a, b)
+    child_path = child.save_params(tmp_path / "gen.npz")
+    with pytest.raises(io.CheckpointError, match="parameters of NetGen, not of TwoLayerNet"):
+        TwoLayerNet(2, 4, 3).load_params(child_path)  # a parent does not take a child's file
+    with pytest.raises(io.CheckpointError, match=r"shape \(2, 4\).*shape \(2, 6\)"):
+        NetGen(2, 6, 3).load_params(path)
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):

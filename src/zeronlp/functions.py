@@ -8,6 +8,7 @@ expressions).
 from __future__ import annotations
 
 from .backend import get_array_module
+from .errors import InputError
 
 
 def sigmoid(x):
@@ -56,11 +57,18 @@ def softplus(x):
 def labels_from(t, y_shape):
     """Class ids (...,) from ``t``, given as ids (...,) or as one-hot rows (..., C).
 
-    Raises ValueError when the labels do not fit predictions of shape ``y_shape``.
+    Raises ValueError when the labels do not fit predictions of shape ``y_shape`` or when
+    (..., C) targets are not one-hot.
     """
     xp = get_array_module(t)
     t = xp.asarray(t)
-    if t.shape == tuple(y_shape):  # one-hot (or probability) targets
+    if t.shape == tuple(y_shape):  # one-hot targets
+        # anything else (soft labels, all zeros, two ones) would be silently arg-maxed
+        if not (((t == 0) | (t == 1)).all() and (t.sum(axis=-1) == 1).all()):
+            raise InputError(
+                f"targets of shape {t.shape} must be one-hot rows (a single 1, the rest 0); "
+                "give class ids for other labels"
+            )
         return t.argmax(axis=-1)
     if t.shape != tuple(y_shape[:-1]):
         raise ValueError(

@@ -9,8 +9,38 @@ promote each update to float64; the book's Adam spends most of its time that way
 from __future__ import annotations
 
 import math
+import numbers
 
 from .backend import get_array_module
+from .errors import InputError
+
+
+def _check_rate(name, value, low=0.0, high=1.0):
+    """``low <= value < high`` or an InputError naming the argument (torch.optim's ranges)."""
+    if not (isinstance(value, numbers.Real) and math.isfinite(value) and low <= value < high):
+        raise InputError(f"{name} must be a number in [{low}, {high}), got {value!r}")
+    return value
+
+
+class Optimizer:
+    """What every optimizer shares: a learning rate that is a finite number > 0.
+
+    ``lr`` is checked whenever it is set (schedules change it during training), as
+    ``torch.optim`` checks it: ValueError (zeronlp's InputError) for NaN, inf, 0 or less.
+    """
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    @property
+    def lr(self):
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
+            raise InputError(f"the learning rate must be a finite number > 0, got {value!r}")
+        self._lr = float(value)
 
 
 def _zeros_like_all(params):
@@ -27,11 +57,11 @@ def _check(params, grads):
             )
 
 
-class SGD:
+class SGD(Optimizer):
     """Stochastic gradient descent: W -= lr * dW."""
 
     def __init__(self, lr=0.01):
-        self.lr = lr
+        super().__init__(lr)
         self._step = None  # reused buffers for lr * dW: no allocation per update
 
     def update(self, params, grads):
@@ -44,11 +74,12 @@ class SGD:
             p -= step
 
 
-class Momentum:
+class Momentum(Optimizer):
     """v = momentum * v - lr * dW; W += v."""
 
     def __init__(self, lr=0.01, momentum=0.9):
-        self.lr, self.momentum = lr, momentum
+        super().__init__(lr)
+        self.momentum = _check_rate("momentum", momentum)
         self.v = None
 
     def update(self, params, grads):
@@ -61,11 +92,12 @@ class Momentum:
             p += v
 
 
-class Nesterov:
+class Nesterov(Optimizer):
     """Nesterov's accelerated gradient (the book's formulation, http://arxiv.org/abs/1212.0901)."""
 
     def __init__(self, lr=0.01, momentum=0.9):
-        self.lr, self.momentum = lr, momentum
+        super().__init__(lr)
+        self.momentum = _check_rate("momentum", momentum)
         self.v = None
 
     def update(self, params, grads):
@@ -80,11 +112,11 @@ class Nesterov:
             p -= ((1.0 + m) * lr) * g
 
 
-class AdaGrad:
+class AdaGrad(Optimizer):
     """h += dW**2; W -= lr * dW / (sqrt(h) + 1e-7)."""
 
     def __init__(self, lr=0.01):
-        self.lr = lr
+        super().__init__(lr)
         self.h = None
 
     def update(self, params, grads):
@@ -97,11 +129,12 @@ class AdaGrad:
             p -= self.lr * g / (xp.sqrt(h) + 1e-7)
 
 
-class RMSprop:
+class RMSprop(Optimizer):
     """h = decay * h + (1 - decay) * dW**2; W -= lr * dW / (sqrt(h) + 1e-7)."""
 
     def __init__(self, lr=0.01, decay_rate=0.99):
-        self.lr, self.decay_rate = lr, decay_rate
+        super().__init__(lr)
+        self.decay_rate = _check_rate("decay_rate", decay_rate)
         self.h = None
 
     def update(self, params, grads):
@@ -115,11 +148,13 @@ class RMSprop:
             p -= self.lr * g / (xp.sqrt(h) + 1e-7)
 
 
-class Adam:
+class Adam(Optimizer):
     """Adam (http://arxiv.org/abs/1412.6980v8), with the bias correction folded into lr."""
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999):
-        self.lr, self.beta1, self.beta2 = lr, beta1, beta2
+        super().__init__(lr)
+        self.beta1 = _check_rate("beta1", beta1)
+        self.beta2 = _check_rate("beta2", beta2)
         self.iter = 0
         self.m = None
         self.v = None
@@ -143,16 +178,24 @@ class Adam:
             p -= step
 
 
-def clip_grads(grads, max_norm):
-    """Scale all gradients in place so that their global L2 norm is at most ``max_norm``.
-
-    Returns the global norm before clipping.
-    """
+def grad_norm(grads):
+    """The global L2 norm of all gradients (inf or nan when one of them is not finite)."""
     total = 0.0
     for g in grads:
         flat = g.reshape(-1)
         total += float(get_array_module(g).dot(flat, flat))  # no (g * g) temporary
-    total_norm = math.sqrt(total)
+    return math.sqrt(total) if total >= 0 else math.nan  # float('nan') >= 0 is False
+
+
+def clip_grads(grads, max_norm):
+    """Scale all gradients in place so that their global L2 norm is at most ``max_norm``.
+
+    Returns the global norm before clipping. Gradients whose norm is not finite are left
+    as they are (the caller decides; the trainers stop).
+    """
+    total_norm = grad_norm(grads)
+    if not math.isfinite(total_norm):
+        return total_norm
     rate = max_norm / (total_norm + 1e-6)
     if rate < 1.0:
         for g in grads:

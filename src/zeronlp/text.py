@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import InputError, InputTypeError
+
 # ---------------------------------------------------------------- corpus
 
 
@@ -87,10 +89,20 @@ def create_contexts_target(corpus, window_size: int = 1):
 
 
 def convert_one_hot(corpus, vocab_size: int):
-    """Ids to one-hot rows: (N,) -> (N, V) int32, or (N, C) -> (N, C, V) int32."""
+    """Ids to one-hot rows: (N,) -> (N, V) int32, or (N, C) -> (N, C, V) int32.
+
+    Ids outside [0, vocab_size) are refused (InputError, a ValueError).
+    """
     corpus = np.asarray(corpus)
     if corpus.ndim not in (1, 2):
-        raise ValueError(f"corpus must be 1-D or 2-D ids, got shape {corpus.shape}")
+        raise InputError(f"corpus must be 1-D or 2-D ids, got shape {corpus.shape}")
+    if corpus.size and not np.issubdtype(corpus.dtype, np.integer):
+        raise InputTypeError(f"convert_one_hot needs integer ids, got dtype {corpus.dtype}")
+    if corpus.size and (corpus.min() < 0 or corpus.max() >= vocab_size):
+        # put_along_axis would wrap -1 to the last word and fail on V with a bare IndexError
+        raise InputError(
+            f"ids must lie in [0, {vocab_size}), got ids from {corpus.min()} to {corpus.max()}"
+        )
     one_hot = np.zeros(corpus.shape + (vocab_size,), dtype=np.int32)
     np.put_along_axis(one_hot, corpus[..., None], 1, axis=-1)
     return one_hot

@@ -19,12 +19,12 @@
 from __future__ import annotations
 
 import argparse
-import pickle
 import sys
 
 import numpy as np
 
-from . import train, use
+from ..errors import TrainingDiverged, UserError
+from . import runs, train, use
 
 
 def _common_train(p, epochs, batch_size, lr, max_grad):
@@ -124,6 +124,11 @@ def _add_use(sub):
     p.add_argument("run", help="run directory")
     p.add_argument("--split", default="test", choices=["train", "valid", "test"])
     p.add_argument("--beam", type=int, help="beam search of this width (seq2seq)")
+    p.add_argument(
+        "--data",
+        metavar="FILE",
+        help="seq2seq: evaluate on this file (default: the task's data found now)",
+    )
     p.set_defaults(func=use.evaluate)
 
     p = sub.add_parser("translate", help="answer questions with a seq2seq run")
@@ -174,6 +179,9 @@ def build_parser():
         prog="zeronlp", description="Train and use NLP models written from scratch in NumPy."
     )
     parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback of every error"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(sub)
     _add_use(sub)
@@ -186,37 +194,42 @@ def _version():
     return f"zeronlp {__version__} (NumPy {np.__version__})"
 
 
-# What a user can cause with bad input or missing files: reported in one line, no traceback.
-USER_ERRORS = (
-    ValueError,
-    TypeError,
-    KeyError,
-    FileNotFoundError,
-    FileExistsError,
-    ImportError,
-    RuntimeError,
-    pickle.UnpicklingError,
-)
-
-
 def main(argv=None):
+    """Run the command; returns its exit status.
+
+    Errors a user can cause (zeronlp.errors.UserError: a bad option, a malformed file, data
+    of the wrong kind) are one line and status 2; a stopped training run is one line and
+    status 1; any other exception is a bug inside zeronlp and keeps its traceback, as does
+    every error with ``--debug``. A run that fails before its first checkpoint leaves no
+    run directory behind.
+    """
     args = build_parser().parse_args(argv)
     if getattr(args, "seed", None) is not None and args.func is not train.train_spiral:
         from .. import backend
 
         backend.seed(args.seed)
     try:
-        return args.func(args)
-    except FloatingPointError as e:
+        status = args.func(args)
+    except TrainingDiverged as e:
+        runs.release_unfinished()
+        if args.debug:
+            raise
         print(
-            f"zeronlp: training stopped: {e}; the run directory keeps the last good checkpoint",
+            f"zeronlp: training stopped: {e}; the run directory holds the last finite parameters",
             file=sys.stderr,
         )
         return 1
-    except USER_ERRORS as e:
-        message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"zeronlp: error: {message}", file=sys.stderr)
+    except UserError as e:
+        runs.release_unfinished()
+        if args.debug:
+            raise
+        print(f"zeronlp: error: {e}", file=sys.stderr)
         return 2
+    except BaseException:
+        runs.release_unfinished()
+        raise
+    runs.forget_claims()
+    return status
 
 
 if __name__ == "__main__":

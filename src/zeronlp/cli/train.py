@@ -8,6 +8,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import backend, models, optimizers
+from ..errors import DataError, InputError, TrainingDiverged
 from ..training import RnnlmTrainer, Trainer, eval_perplexity, seq2seq_accuracy
 from . import plots, runs
 
@@ -29,6 +30,16 @@ def _checkpoint(model, run_dir, meta, history):
     """Write params.npz and history.json (atomically): called after every epoch."""
     model.save_params(run_dir / "params.npz", meta=meta)
     runs.write_json(run_dir / "history.json", history)
+
+
+def _fit(trainer, model, run_dir, meta, *args, **kwargs):
+    """trainer.fit; when training diverges, the last finite parameters (put back by the
+    trainer) are checkpointed before the error goes on, so the run directory holds them."""
+    try:
+        return trainer.fit(*args, **kwargs)
+    except TrainingDiverged:
+        _checkpoint(model, run_dir, meta, trainer.history)
+        raise
 
 
 def _say(args, text):
@@ -80,13 +91,22 @@ def _transformer_options(args, d_model):
     )
 
 
+def _build(cls, *args, **kwargs):
+    """``cls(*args, **kwargs)``: the models check their sizes with ValueError, and here the
+    sizes are the user's options, so a refusal is a user error (one line, exit 2)."""
+    try:
+        return cls(*args, **kwargs)
+    except ValueError as e:
+        raise InputError(f"{cls.__name__}: {e}") from None
+
+
 def build_seq2seq(args, vocab_size, question_len, answer_len):
     """The seq2seq model the command asks for."""
     cls = SEQ2SEQ_MODELS[args.model]
     if cls is models.TransformerSeq2seq:
         max_len = max(64, question_len, answer_len)
-        return cls(vocab_size, max_len=max_len, **_transformer_options(args, 64))
-    return cls(vocab_size, args.wordvec, args.hidden)
+        return _build(cls, vocab_size, max_len=max_len, **_transformer_options(args, 64))
+    return _build(cls, vocab_size, args.wordvec, args.hidden)
 
 
 def load_sequence_task(task, data=None, train_size=None, seed=1984):
@@ -96,11 +116,23 @@ def load_sequence_task(task, data=None, train_size=None, seed=1984):
     (x_train, t_train), (x_test, t_test), vocab = sequence.load_data(
         data or task, seed=seed, return_vocab=True
     )
+    if len(x_test) == 0:  # the test split is a tenth of the lines
+        raise DataError(
+            f"{sequence.data_file(data or task)} has {len(x_train)} lines: too few for a "
+            "test split (a tenth of the lines); give at least 10"
+        )
     if train_size is not None:
         if not 0 < train_size <= len(x_train):
-            raise ValueError(f"--train-size must lie in [1, {len(x_train)}], got {train_size}")
+            raise InputError(f"--train-size must lie in [1, {len(x_train)}], got {train_size}")
         x_train, t_train = x_train[:train_size], t_train[:train_size]
     return (x_train, t_train), (x_test, t_test), vocab
+
+
+def sequence_file(name):
+    """The file a seq2seq task reads (the book's, the generated one, or the user's)."""
+    from ..datasets import sequence
+
+    return sequence.data_file(name)
 
 
 def seq2seq_defaults(task, model):
@@ -136,6 +168,7 @@ def train_seq2seq(args):
         "reverse": bool(args.reverse),
         "question_len": int(x_train.shape[1]),
         "answer_len": int(t_train.shape[1]),
+        "data": {"train": runs.file_identity(sequence_file(args.data or task))},
     }
     x_test_dev, t_test_dev = backend.to_device(x_test), backend.to_device(t_test)
 
@@ -152,7 +185,11 @@ def train_seq2seq(args):
         f"{task}: {len(x_train)} training and {len(x_test)} test examples, "
         f"vocabulary {vocab_size}, model {type(model).__name__}, run directory {run_dir}",
     )
-    trainer.fit(
+    _fit(
+        trainer,
+        model,
+        run_dir,
+        meta,
         backend.to_device(x_train),
         backend.to_device(t_train),
         args.epochs,
@@ -190,23 +227,32 @@ def train_ptb(args):
     corpus_test, _, _ = ptb.load_data("test")
     if args.train_size:
         corpus = corpus[: args.train_size]
+    for name, split in (("validation", corpus_val[: args.eval_size]), ("test", corpus_test)):
+        if len(split) <= 10 * 35:  # eval_perplexity reads 10 streams of 35 tokens
+            raise DataError(f"the {name} split has {len(split)} tokens; perplexity needs > 350")
     cls = LM_MODELS[args.model]
     if args.lr is None:  # the book's SGD rate for the RNNs; Adam's usual rate for the Transformer
         args.lr = 1e-3 if cls is models.TransformerLM else 20.0
     run_dir = _start(args, "ptb", args.model)
     vocab_size = len(word_to_id)
     if cls is models.BetterRnnlm:
-        model = cls(vocab_size, args.wordvec, args.hidden, args.dropout)
+        model = _build(cls, vocab_size, args.wordvec, args.hidden, args.dropout)
     elif cls is models.TransformerLM:
-        model = cls(vocab_size, max_len=args.time_size, **_transformer_options(args, 128))
+        model = _build(cls, vocab_size, max_len=args.time_size, **_transformer_options(args, 128))
     else:
-        model = cls(vocab_size, args.wordvec, args.hidden)
+        model = _build(cls, vocab_size, args.wordvec, args.hidden)
     if cls is models.TransformerLM:  # plain SGD does not train a Transformer well
         optimizer = optimizers.Adam(lr=args.lr)
     else:
         optimizer = optimizers.SGD(lr=args.lr)
     trainer = RnnlmTrainer(model, optimizer)
-    meta = {"task": "ptb", "vocab": [id_to_word[i] for i in range(vocab_size)]}
+    meta = {
+        "task": "ptb",
+        "vocab": [id_to_word[i] for i in range(vocab_size)],
+        "data": {
+            split: runs.file_identity(ptb.data_path(split)) for split in ("train", "valid", "test")
+        },
+    }
     xs, ts = backend.to_device(corpus[:-1]), backend.to_device(corpus[1:])
     best_val = math.inf
 
@@ -228,7 +274,11 @@ def train_ptb(args):
         f"ptb: {len(corpus)} training tokens, vocabulary {vocab_size}, "
         f"model {type(model).__name__}, run directory {run_dir}",
     )
-    trainer.fit(
+    _fit(
+        trainer,
+        model,
+        run_dir,
+        meta,
         xs,
         ts,
         args.epochs,
@@ -263,27 +313,32 @@ def train_word2vec(args):
     run_dir = _start(args, "word2vec", args.model)
     cls = models.CBOW if args.model == "cbow" else models.SkipGram
     model = cls(len(word_to_id), args.hidden, args.window, corpus)
-    losses = fit(
-        model,
-        corpus,
-        args.window,
-        args.epochs,
-        args.batch_size,
-        args.lr,
-        sample=args.sample,
-        seed=args.seed,
-        verbose=not args.quiet,
-    )
+    meta = {
+        "task": "word2vec",
+        "vocab": [id_to_word[i] for i in range(len(id_to_word))],
+        "word_vecs_index": 0,
+        "data": {"train": runs.file_identity(ptb.data_path("train"))},
+    }
+    try:
+        losses = fit(
+            model,
+            corpus,
+            args.window,
+            args.epochs,
+            args.batch_size,
+            args.lr,
+            sample=args.sample,
+            seed=args.seed,
+            verbose=not args.quiet,
+        )
+    except TrainingDiverged:
+        _checkpoint(model, run_dir, meta, [])  # the rows were put back: all finite
+        raise
     per_epoch = max(len(losses) // args.epochs, 1)
     history = [
         {"epoch": e + 1, "loss": float(np.mean(losses[e * per_epoch : (e + 1) * per_epoch]))}
         for e in range(args.epochs)
     ]
-    meta = {
-        "task": "word2vec",
-        "vocab": [id_to_word[i] for i in range(len(id_to_word))],
-        "word_vecs_index": 0,
-    }
     _checkpoint(model, run_dir, meta, history)
     vecs = backend.to_cpu(model.word_vecs)
     for query in ("you", "year", "car", "toyota"):

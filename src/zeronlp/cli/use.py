@@ -2,40 +2,58 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from .. import backend, io, models, text
+from ..errors import CheckpointError, DataError, InputError, MissingDependencyError
 from ..training import eval_perplexity, seq2seq_accuracy
 from . import plots, runs
 
 # ---------------------------------------------------------------- eval
 
 
+def _note(line):
+    if line:
+        print(line, file=sys.stderr)
+
+
 def evaluate(args):
-    model, meta = runs.load_run(args.run)
-    task = meta.get("task")
+    """Test accuracy or perplexity, on data encoded with the run's own vocabulary."""
+    model, meta = runs.load_run(args.run, tasks=("ptb", "date", "addition"))
+    task = meta["task"]
     if task == "ptb":
         from ..datasets import ptb
 
-        corpus, _, _ = ptb.load_data(args.split)
+        _note(runs.data_note(args.run, meta, ptb.data_path(args.split), role=args.split))
+        corpus = ptb.load_corpus(args.split, {w: i for i, w in enumerate(meta["vocab"])})
         model.reset_state()
         print(f"{args.split} perplexity {eval_perplexity(model, corpus):.2f}")
-    elif task in ("date", "addition"):
-        from .train import load_sequence_task
+        return 0
+    from ..datasets import sequence
 
-        config = runs.read_json(Path(args.run) / "config.json")
-        _, (x_test, t_test), _ = load_sequence_task(task, config.get("data"))
-        if meta.get("reverse"):
-            x_test = x_test[:, ::-1].copy()
-        options = {"beam_width": args.beam} if args.beam else {}
-        acc = seq2seq_accuracy(
-            model, x_test, t_test, method="beam" if args.beam else "greedy", **options
+    data = getattr(args, "data", None) or task  # a path only when the user names one
+    _note(runs.data_note(args.run, meta, sequence.data_file(data)))
+    char_to_id = {c: i for i, c in enumerate(meta["vocab"])}
+    _, (x_test, t_test) = sequence.load_data(data, char_to_id=char_to_id)
+    widths = (x_test.shape[1], t_test.shape[1])
+    if widths != (meta["question_len"], meta["answer_len"]):
+        raise DataError(
+            f"{sequence.data_file(data)} has questions of {widths[0]} and answers of "
+            f"{widths[1]} characters; {args.run} was trained on {meta['question_len']} and "
+            f"{meta['answer_len']}"
         )
-        print(f"{task} test accuracy {acc:.2%} ({len(x_test)} questions)")
-    else:
-        raise ValueError(f"{args.run}: 'eval' knows the tasks ptb, date, addition, not {task!r}")
+    if len(x_test) == 0:
+        raise DataError(f"{sequence.data_file(data)} is too small for a test split")
+    if meta.get("reverse"):
+        x_test = x_test[:, ::-1].copy()
+    options = {"beam_width": args.beam} if args.beam else {}
+    acc = seq2seq_accuracy(
+        model, x_test, t_test, method="beam" if args.beam else "greedy", **options
+    )
+    print(f"{task} test accuracy {acc:.2%} ({len(x_test)} questions)")
     return 0
 
 
@@ -45,17 +63,19 @@ def evaluate(args):
 def _word_ids(words, word_to_id, what="word"):
     unknown = [w for w in words if w not in word_to_id]
     if unknown:
-        raise ValueError(f"unknown {what}(s) {unknown}: not in the run's vocabulary")
+        raise InputError(f"unknown {what}(s) {unknown}: not in the run's vocabulary")
     return [word_to_id[w] for w in words]
 
 
 def generate(args):
-    model, meta = runs.load_run(args.run)
+    model, meta = runs.load_run(args.run, tasks=("ptb",))
     if not isinstance(model, models.rnnlm.LanguageModel):
-        raise ValueError(f"{args.run} holds a {meta['model']}, not a language model")
+        raise CheckpointError(f"{args.run} holds a {meta['model']}, not a language model")
     vocab = meta["vocab"]
     word_to_id = {w: i for i, w in enumerate(vocab)}
     prompt = _word_ids(args.start.lower().split(), word_to_id)
+    if not prompt:
+        raise InputError("--start needs at least one word")
     model.reset_state()
     if len(prompt) > 1:  # condition on the prompt: feed all but its last word
         model.predict(np.asarray([prompt[:-1]]))
@@ -82,14 +102,18 @@ def encode_question(question, meta):
     vocab = meta["vocab"]
     char_to_id = {c: i for i, c in enumerate(vocab)}
     width = meta["question_len"]
+    if not question.strip():
+        raise InputError("the question is empty")
     if len(question) > width:
-        raise ValueError(f"the question is {len(question)} characters; at most {width} fit")
+        raise InputError(f"the question is {len(question)} characters; at most {width} fit")
     unknown = sorted({c for c in question if c not in char_to_id})
     if unknown:
-        raise ValueError(
+        raise InputError(
             f"unknown character(s) {unknown}: the {meta['task']} vocabulary has "
             f"{''.join(sorted(c for c in vocab if c.strip()))!r}"
         )
+    if " " not in char_to_id and len(question) < width:
+        raise InputError(f"the question must be {width} characters (the vocabulary has no space)")
     ids = [char_to_id[c] for c in question.ljust(width)]
     if meta.get("reverse"):
         ids = ids[::-1]
@@ -97,9 +121,19 @@ def encode_question(question, meta):
 
 
 def translate(args):
-    model, meta = runs.load_run(args.run)
-    if not isinstance(model, models.Seq2seq):
-        raise ValueError(f"{args.run} holds a {meta['model']}, not a seq2seq model")
+    model, meta = runs.load_run(args.run, tasks=("date", "addition"))
+    if not isinstance(model, models.Seq2seq | models.TransformerSeq2seq):
+        raise CheckpointError(f"{args.run} holds a {meta['model']}, not a seq2seq model")
+    if args.attention:
+        if not hasattr(model, "attention_map"):
+            raise InputError(
+                f"{args.run} holds a {meta['model']}, which has no attention to draw: "
+                "--attention needs an attention or transformer run"
+            )
+        if not plots.have_matplotlib():
+            raise MissingDependencyError(
+                "--attention needs matplotlib: pip install 'zeronlp[plot]'"
+            )
     vocab = meta["vocab"]
     start_id = vocab.index("_")
     for question in args.questions:
@@ -123,20 +157,57 @@ def translate(args):
 
 def load_word_vectors(source):
     """(word_matrix (V, D), word_to_id, id_to_word) from a run directory, a zeronlp .npz
-    parameter file with a vocabulary, or the book's cbow_params.pkl."""
+    parameter file with a vocabulary, or the book's cbow_params.pkl; checked before use."""
     path = Path(source)
     if path.suffix == ".pkl":
-        obj = io.load_book_pickle(path)
-        if not (isinstance(obj, dict) and "word_vecs" in obj):
-            raise ValueError(f"{path} holds no 'word_vecs': not a word2vec parameter file")
-        return obj["word_vecs"].astype(np.float32), obj["word_to_id"], obj["id_to_word"]
-    params = path / "params.npz" if path.is_dir() else path
-    arrays, meta = io.load_arrays(params)
+        return _book_word_vectors(path)
+    if path.is_dir():
+        params, arrays, meta = runs.run_meta(path)
+    else:
+        params, (arrays, meta) = path, io.load_arrays(path)
+    task = meta.get("task")
+    if task in ("date", "addition"):
+        raise CheckpointError(
+            f"{source} is a {task} run: its vocabulary is characters, not words; similar "
+            "and analogy need a word2vec or ptb run, or the book's cbow_params.pkl"
+        )
     vocab = meta.get("vocab")
     if vocab is None:
-        raise ValueError(f"{params} has no vocabulary in its metadata")
-    vecs = arrays[meta.get("word_vecs_index", 0)]
+        raise CheckpointError(f"{params} has no vocabulary in its metadata")
+    if not isinstance(vocab, list) or not all(isinstance(w, str) for w in vocab):
+        raise CheckpointError(f"{params}: the vocabulary is not a list of strings")
+    index = meta.get("word_vecs_index", 0)
+    if not (isinstance(index, int) and 0 <= index < len(arrays)):
+        raise CheckpointError(f"{params}: word_vecs_index {index!r} names no stored array")
+    vecs = arrays[index]
+    if vecs.ndim != 2 or vecs.shape[0] != len(vocab):
+        raise CheckpointError(
+            f"{params}: the vocabulary has {len(vocab)} words but the vectors are "
+            f"{tuple(vecs.shape)}"
+        )
     return vecs.astype(np.float32), {w: i for i, w in enumerate(vocab)}, dict(enumerate(vocab))
+
+
+def _book_word_vectors(path):
+    obj = io.load_book_pickle(path)
+    if not (isinstance(obj, dict) and "word_vecs" in obj):
+        raise CheckpointError(f"{path} holds no 'word_vecs': not a word2vec parameter file")
+    vecs, word_to_id, id_to_word = obj["word_vecs"], obj.get("word_to_id"), obj.get("id_to_word")
+    ok = (
+        isinstance(vecs, np.ndarray)
+        and vecs.ndim == 2
+        and isinstance(word_to_id, dict)
+        and isinstance(id_to_word, dict)
+        and len(word_to_id) == len(id_to_word) == vecs.shape[0]
+        and all(isinstance(i, int) and 0 <= i < vecs.shape[0] for i in word_to_id.values())
+        and all(id_to_word.get(i) == w for w, i in word_to_id.items())
+    )
+    if not ok:
+        raise CheckpointError(
+            f"{path}: 'word_vecs', 'word_to_id' and 'id_to_word' do not agree (a (V, D) array "
+            "and two dicts of V words)"
+        )
+    return vecs.astype(np.float32), word_to_id, id_to_word
 
 
 def similar(args):
@@ -164,7 +235,7 @@ def analogy(args):
 
 def plot(args):
     if not plots.have_matplotlib():
-        raise ImportError("plotting needs matplotlib: pip install 'zeronlp[plot]'")
+        raise MissingDependencyError("plotting needs matplotlib: pip install 'zeronlp[plot]'")
     from .. import plot as plotting
 
     run_dir = Path(args.run)

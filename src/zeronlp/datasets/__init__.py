@@ -5,6 +5,14 @@ Modules follow the book's ``dataset`` package: ``ptb``, ``sequence``, ``spiral``
 """
 
 from . import ptb, sequence, spiral
-from ._files import DatasetNotFoundError, cache_dir, data_dir
+from ._files import DatasetNotFoundError, DataWarning, cache_dir, data_dir
 
-__all__ = ["DatasetNotFoundError", "cache_dir", "data_dir", "ptb", "sequence", "spiral"]
+__all__ = [
+    "DataWarning",
+    "DatasetNotFoundError",
+    "cache_dir",
+    "data_dir",
+    "ptb",
+    "sequence",
+    "spiral",
+]

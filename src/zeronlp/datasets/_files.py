@@ -7,18 +7,43 @@ Search order for a dataset file ``<subdir>/<fname>``:
    operating system's user cache directory for zeronlp (``~/.cache/zeronlp`` on Linux,
    from ``pooch.os_cache``);
 3. a download into the cache, verified by SHA-256 (pooch), unless ``ZERONLP_OFFLINE=1``.
+
+A file in ``$ZERONLP_DATA`` whose SHA-256 is not the published one is used, with a warning
+naming it (users may bring their own files). A cached file that fails its check is
+downloaded again, or, offline, reported as failing its check.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import pooch
 
+from ..errors import DataError, MissingFileError
 
-class DatasetNotFoundError(FileNotFoundError):
+
+class DatasetNotFoundError(MissingFileError):
     """A dataset file is not on disk and could not be downloaded."""
+
+
+class DataWarning(UserWarning):
+    """A data file that zeronlp uses although it is not the published one."""
+
+
+def read_text(path) -> str:
+    """A data file's text (UTF-8, line ends made '\\n' as text mode does); a DataError
+    names the file and line of a byte that is not UTF-8."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise DataError(
+            f"{path} line {line}: not UTF-8 text (byte 0x{data[e.start]:02x}); "
+            "save the file as UTF-8"
+        ) from None
 
 
 def data_dir() -> Path | None:
@@ -59,19 +84,36 @@ def find_file(subdir: str, fname: str, url: str, sha256: str, progressbar: bool 
     the cache never holds a partial or corrupt file. A cached file is re-hashed on each call
     and downloaded again if it does not match. Raises DatasetNotFoundError (a
     FileNotFoundError) when the file is nowhere and cannot be downloaded, and ValueError when
-    the downloaded bytes do not match ``sha256``.
+    the downloaded bytes do not match ``sha256`` (DataError, offline, for a cached file).
     """
     searched = []
     data = data_dir()
     if data is not None:
         searched.append(data / subdir)
-        if (data / subdir / fname).is_file():
-            return data / subdir / fname
+        path = data / subdir / fname
+        if path.is_file():
+            found = pooch.file_hash(str(path))
+            if found != sha256:
+                warnings.warn(
+                    f"{path} has SHA-256 {found[:12]}..., not the published {sha256[:12]}...: "
+                    "using it as it is",
+                    DataWarning,
+                    stacklevel=3,
+                )
+            return path
     cache = cache_dir() / subdir
     searched.append(cache)
     if offline():
-        if (cache / fname).is_file() and pooch.file_hash(str(cache / fname)) == sha256:
-            return cache / fname
+        if (cache / fname).is_file():
+            found = pooch.file_hash(str(cache / fname))
+            if found == sha256:
+                return cache / fname
+            raise DataError(
+                f"the cached file {cache / fname} fails its check (SHA-256 {found[:12]}..., "
+                f"expected {sha256[:12]}...) and ZERONLP_OFFLINE is set: delete it and "
+                f"download again, or put the right {fname} in {data_dir() or '$ZERONLP_DATA'}"
+                f"/{subdir}"
+            )
         raise _not_found(subdir, fname, url, searched, "not tried: ZERONLP_OFFLINE is set")
 
     import requests  # pooch's own dependency; imported late as pooch does, to keep imports fast
@@ -82,4 +124,6 @@ def find_file(subdir: str, fname: str, url: str, sha256: str, progressbar: bool 
         )
     except requests.exceptions.RequestException as err:
         raise _not_found(subdir, fname, url, searched, f"{type(err).__name__}: {err}") from err
+    except ValueError as err:  # pooch: the downloaded bytes are not the published file
+        raise DataError(f"downloading {fname} from {url}: {err}") from None
     return Path(path)

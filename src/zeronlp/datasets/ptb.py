@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._files import find_file
+from ..errors import DataError, InputError
+from ._files import find_file, read_text
 
 BASE_URL = "https://raw.githubusercontent.com/tomsercu/lstm/master/data/"
 
@@ -28,7 +29,7 @@ _SPLITS = {"train": "train", "valid": "valid", "val": "valid", "test": "test"}
 def data_path(data_type: str = "train"):
     """Path of the text file of a split, downloading it into the cache if needed."""
     if data_type not in _SPLITS:
-        raise ValueError(f"data_type must be one of {sorted(_SPLITS)}, got {data_type!r}")
+        raise InputError(f"data_type must be one of {sorted(_SPLITS)}, got {data_type!r}")
     fname = f"ptb.{_SPLITS[data_type]}.txt"
     return find_file("ptb", fname, BASE_URL + fname, REGISTRY[fname])
 
@@ -36,8 +37,8 @@ def data_path(data_type: str = "train"):
 def _words(data_type: str) -> list[str]:
     # Every PTB line ends with ' \n', so the book's replace('\n', '<eos>') gives the same
     # tokens as this; the explicit spaces also keep a line without a trailing blank correct.
-    with open(data_path(data_type), encoding="utf-8") as f:
-        return f.read().replace("\n", " <eos> ").split()
+    text = read_text(data_path(data_type))
+    return text.replace("\n", " <eos> ").split()
 
 
 def load_vocab() -> tuple[dict[str, int], dict[int, str]]:
@@ -61,10 +62,23 @@ def load_data(data_type: str = "train"):
     words = _words(data_type)
     # The vocabulary is always the training split's, so valid/test ids mean the same words.
     word_to_id, id_to_word = _vocab(words) if data_type == "train" else load_vocab()
+    return _ids(words, word_to_id, data_type, "the training vocabulary"), word_to_id, id_to_word
+
+
+def load_corpus(data_type, word_to_id):
+    """Token ids of a split under a given vocabulary (a trained run's own): (n_tokens,) int64.
+
+    A word the vocabulary lacks is a DataError naming it: ids always mean the words the
+    model was trained on, whatever file is found now.
+    """
+    return _ids(_words(data_type), word_to_id, data_type, "the run's vocabulary")
+
+
+def _ids(words, word_to_id, data_type, vocab_name):
     try:
-        corpus = np.fromiter(map(word_to_id.__getitem__, words), dtype=np.int64, count=len(words))
+        return np.fromiter(map(word_to_id.__getitem__, words), dtype=np.int64, count=len(words))
     except KeyError as err:
-        raise ValueError(
-            f"word {err.args[0]!r} of the {data_type!r} split is not in the training vocabulary"
+        raise DataError(
+            f"word {err.args[0]!r} of the {data_type!r} split ({data_path(data_type)}) is not "
+            f"in {vocab_name}"
         ) from None
-    return corpus, word_to_id, id_to_word

@@ -22,12 +22,14 @@ dataset's own vocabulary with its arrays.
 from __future__ import annotations
 
 import datetime
+import os
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError, InputError, MissingFileError
 from ..io import atomic_write_text
-from ._files import cache_dir, data_dir
+from ._files import cache_dir, data_dir, read_text
 
 GENERATED_LINES = 50_000
 #: Seed of the data generated when the book's file is absent; part of the cache file name.
@@ -41,7 +43,7 @@ _last_vocab: tuple[dict[str, int], dict[int, str]] = ({}, {})
 # ---------------------------------------------------------------- loading
 
 
-def load_data(file_name_or_path="addition.txt", seed=1984, return_vocab=False):
+def load_data(file_name_or_path="addition.txt", seed=1984, return_vocab=False, char_to_id=None):
     """Questions and answers as char ids, shuffled with ``seed`` and split 90/10 like the book.
 
     Returns ((x_train, t_train), (x_test, t_test)): x (N, Q) int64, t (N, A) int64, with
@@ -51,12 +53,11 @@ def load_data(file_name_or_path="addition.txt", seed=1984, return_vocab=False):
     global random state is not touched for an int seed (the book's loader reseeded it).
     """
     global _last_vocab
-    path = _resolve(file_name_or_path)
-    with open(path, encoding="utf-8") as f:
-        # split('\n'), not splitlines(): a question may hold \x0c or \u2028, which are chars
-        # of the dataset, not line breaks (text mode already turned \r\n into \n)
-        lines = f.read().split("\n")
-    x, t, vocab = encode_lines(lines, source=str(path))
+    path = data_file(file_name_or_path)
+    # split('\n'), not splitlines(): a question may hold \x0c or \u2028, which are chars
+    # of the dataset, not line breaks (read_text already turned \r\n into \n)
+    lines = read_text(path).split("\n")
+    x, t, vocab = encode_lines(lines, source=str(path), char_to_id=char_to_id)
     rng = np.random.RandomState(seed) if seed is not None else np.random
     # RandomState.permutation(n) is the book's np.random.seed(seed); np.random.shuffle(arange)
     indices = rng.permutation(len(x))
@@ -72,26 +73,29 @@ def get_vocab() -> tuple[dict[str, int], dict[int, str]]:
     return _last_vocab
 
 
-def encode_lines(lines: list[str], source: str = "<lines>"):
+def encode_lines(lines: list[str], source: str = "<lines>", char_to_id=None):
     """Lines 'question_answer' -> x (N, Q) int64, t (N, A) int64 and (char_to_id, id_to_char).
 
     Split at each line's first '_' (kept at the start of the answer, as in the book). Char ids
-    in order of first appearance reading question then answer line by line, as the book's.
+    in order of first appearance reading question then answer line by line, as the book's,
+    or those of ``char_to_id`` when it is given (then returned as the vocabulary).
     """
     lines = [ln for ln in lines if ln]  # a trailing blank line is not a sample
     if not lines:
-        raise ValueError(f"{source}: no lines")
+        raise DataError(f"{source}: no lines")
     q_len = lines[0].find("_")
     width = len(lines[0])
     for i, ln in enumerate(lines):
         if ln.find("_") != q_len or len(ln) != width or q_len < 0:
-            raise ValueError(
+            raise DataError(
                 f"{source} line {i + 1}: expected question of {q_len} chars + '_' + answer, "
                 f"{width} chars in all (like line 1), got {ln!r}"
             )
     # One array of code points, then ids by first appearance via np.unique's first indices.
     codes = np.frombuffer("".join(lines).encode("utf-32-le"), dtype=np.uint32)
     uniq, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    if char_to_id is not None:
+        return _encode_with(char_to_id, uniq, first, inverse, lines, width, q_len, source)
     order = np.argsort(first)
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
@@ -99,6 +103,27 @@ def encode_lines(lines: list[str], source: str = "<lines>"):
     chars = [chr(c) for c in uniq[order]]
     vocab = ({c: i for i, c in enumerate(chars)}, dict(enumerate(chars)))
     return ids[:, :q_len], ids[:, q_len:], vocab
+
+
+def _encode_with(char_to_id, uniq, first, inverse, lines, width, q_len, source):
+    """encode_lines' ids under a given vocabulary; unknown characters name their line."""
+    unknown = [i for i, c in enumerate(uniq.tolist()) if chr(c) not in char_to_id]
+    if unknown:
+        chars = "".join(chr(uniq[i]) for i in unknown)
+        line = int(first[unknown[0]]) // width + 1
+        raise DataError(
+            f"{source} line {line}: character(s) {chars!r} not in the vocabulary it is "
+            "encoded with (data of another kind than the model was trained on?)"
+        )
+    table = np.array([char_to_id[chr(c)] for c in uniq.tolist()], dtype=np.int64)
+    ids = table[inverse].reshape(len(lines), width)
+    vocab = (dict(char_to_id), {i: c for c, i in char_to_id.items()})
+    return ids[:, :q_len], ids[:, q_len:], vocab
+
+
+def data_file(name) -> Path:
+    """The file ``load_data(name)`` reads: the book's or generated data, or a path."""
+    return _resolve(name)
 
 
 def _resolve(name) -> Path:
@@ -111,7 +136,7 @@ def _resolve(name) -> Path:
         return generated_path(key)
     path = Path(name).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"no sequence data file {str(path)!r}; give a path to a file of lines "
             f"'question_answer', or one of the names 'addition', 'date'"
         )
@@ -122,9 +147,21 @@ def generated_path(name: str, n: int = GENERATED_LINES, seed: int = GENERATED_SE
     """Cache file of generated data for ``name`` ('addition' or 'date'), written if missing."""
     fname = f"{name}-generated-v{_GENERATOR_VERSION}-n{n}-seed{seed}.txt"
     path = cache_dir() / "sequence" / fname
-    if not path.is_file():
+    if not _complete(path, n):  # missing, or cut short (a disk full, a copy interrupted)
         atomic_write_text(path, "".join(ln + "\n" for ln in _GENERATORS[name](n, seed)))
     return path
+
+
+def _complete(path, n):
+    """True when a generated file holds n whole lines: its lines are fixed-width ASCII, so
+    its size is n * (width + 1) bytes, width from its first line."""
+    try:
+        with open(path, "rb") as f:
+            first = f.readline()
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return False
+    return first.endswith(b"\n") and size == n * len(first)
 
 
 # ---------------------------------------------------------------- generators
@@ -138,7 +175,7 @@ def generate_addition(n: int = GENERATED_LINES, seed: int = 0) -> list[str]:
     appears twice. Deterministic for a seed (NumPy's RandomState, a frozen stream).
     """
     if not 0 < n <= 200_000:  # 500,500 pairs exist, but the last ones are very rare draws
-        raise ValueError(f"n must be in 1..200000, got {n}")
+        raise InputError(f"n must be in 1..200000, got {n}")
     rs = np.random.RandomState(seed)
     a = np.empty(0, dtype=np.int64)
     b = np.empty(0, dtype=np.int64)

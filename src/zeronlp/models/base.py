@@ -66,8 +66,12 @@ class BaseModel:
     def load_params(self, file_name=None):
         """Load parameters saved by ``save_params``, or a book ``.pkl`` file, in place.
 
-        Returns the file's metadata (an empty dict for book files). Raises
-        ``io.CheckpointError`` when the file belongs to another model or other shapes.
+        Returns the file's metadata (an empty dict for book files). A file saved by this
+        class or by a class it derives from (the book's ``RnnlmGen`` loads an ``Rnnlm``
+        file) is accepted when its arrays match the parameters one to one. Raises
+        ``io.CheckpointError`` when the file belongs to another model, has other shapes or
+        is malformed; the whole file is checked before any parameter changes, so a failed
+        load leaves the model as it was.
         """
         path = Path(file_name or f"{type(self).__name__}.npz")
         if path.suffix == ".pkl":
@@ -75,9 +79,11 @@ class BaseModel:
             io.copy_into_params(self.params, arrays, source=str(path))
             return {}
         arrays, meta = io.load_arrays(path)
-        if meta.get("model") != type(self).__name__:
+        accepted = [c.__name__ for c in type(self).__mro__ if issubclass(c, BaseModel)]
+        if meta.get("model") not in accepted:
             raise io.CheckpointError(
                 f"{path} holds parameters of {meta.get('model')}, not of {type(self).__name__}"
+                + (f" or its base classes {', '.join(accepted[1:])}" if len(accepted) > 1 else "")
             )
         io.copy_into_params(self.params, arrays, source=str(path))
         return meta

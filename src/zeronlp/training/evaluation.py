@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import inspect
-import math
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..backend import get_array_module
+from ..errors import InputError
+from .trainer import perplexity
 
 
 def _forward_eval(model, xs, ts):
@@ -23,13 +24,13 @@ def eval_perplexity(model, corpus, batch_size=10, time_size=35, verbose=False):
 
     The corpus is read as ``batch_size`` streams, ``time_size`` tokens at a time, through
     the stateful model, as in training; call ``model.reset_state()`` first to start from
-    nothing (the book does). corpus: (L,) ids.
+    nothing (the book does). corpus: (L,) ids. A loss past the float range gives ``inf``.
     """
     corpus = np.asarray(corpus)
     corpus_size = len(corpus)
     max_iters = (corpus_size - 1) // (batch_size * time_size)
     if max_iters == 0:
-        raise ValueError(
+        raise InputError(
             f"a corpus of {corpus_size} tokens is shorter than one batch "
             f"({batch_size} x {time_size})"
         )
@@ -40,7 +41,7 @@ def eval_perplexity(model, corpus, batch_size=10, time_size=35, verbose=False):
         idx = offsets + iters * time_size
         xs, ts = corpus[idx % corpus_size], corpus[(idx + 1) % corpus_size]
         total_loss += _forward_eval(model, xs, ts)
-    return math.exp(total_loss / max_iters)
+    return perplexity(total_loss / max_iters)
 
 
 def seq2seq_accuracy(model, x, t, batch_size=1000, method="greedy", **options):

@@ -13,7 +13,9 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..optimizers import clip_grads
+from ..backend import get_array_module
+from ..errors import InputError, TrainingDiverged
+from ..optimizers import clip_grads, grad_norm
 
 
 def remove_duplicate(params, grads):
@@ -45,21 +47,66 @@ def _is_transpose_of(p, q):
     return p.base is q or q.base is p or (p.base is not None and p.base is q.base)
 
 
-def train_step(model, optimizer, batch_x, batch_t, max_grad=None, where=""):
+def train_step(model, optimizer, batch_x, batch_t, max_grad=None, where="", backup=None):
     """forward, backward, (clip), update; returns the loss.
 
-    Raises FloatingPointError on a NaN or infinite loss before anything is updated, so the
-    parameters (and any checkpoint written from them) stay the last good ones.
+    A step that would leave the model non-finite is never applied: a NaN or infinite loss,
+    or gradients whose global norm is not finite, raise ``TrainingDiverged`` (a
+    FloatingPointError) before the update; parameters that the update made non-finite are
+    put back as they were before it, then ``TrainingDiverged`` is raised. So the parameters
+    (and any checkpoint written from them) stay the last finite ones. ``where`` ends the
+    message (" at epoch 2, iteration 7"); ``backup`` is a list the caller keeps to reuse
+    the copy buffers from one step to the next.
     """
     loss = model.forward(batch_x, batch_t)
     if not math.isfinite(loss):
-        raise FloatingPointError(f"loss became {loss}{where}; parameters were not updated with it")
+        raise TrainingDiverged(f"loss became {loss}{where}; parameters were not updated with it")
     model.backward()
     params, grads = remove_duplicate(model.params, model.grads)
-    if max_grad is not None:
-        clip_grads(grads, max_grad)
+    norm = clip_grads(grads, max_grad) if max_grad is not None else grad_norm(grads)
+    if not math.isfinite(norm):
+        raise TrainingDiverged(
+            f"gradient norm became {norm}{where}; parameters were not updated with it"
+        )
+    backup = _snapshot(params, [] if backup is None else backup)
     optimizer.update(params, grads)
+    if not all_finite(params):
+        for p, saved in zip(params, backup, strict=True):
+            p[...] = saved
+        raise TrainingDiverged(
+            f"the update made parameters non-finite{where} (learning rate too large?); "
+            "they were put back as they were before it"
+        )
     return loss
+
+
+def all_finite(arrays):
+    """True when no array holds NaN or infinity (one cheap sum each; exact check if needed)."""
+    for a in arrays:
+        if a.dtype.kind not in "fc":
+            continue
+        # a sum is NaN or inf when an element is; a finite array whose sum overflows is
+        # told apart by the exact (slower) check
+        if not math.isfinite(float(abs(a.sum()))) and not get_array_module(a).isfinite(a).all():
+            return False
+    return True
+
+
+def _snapshot(params, backup):
+    """Copy params into the reused buffers of ``backup`` (reallocated when shapes change)."""
+    if [(b.shape, b.dtype) for b in backup] != [(p.shape, p.dtype) for p in params]:
+        backup[:] = [get_array_module(p).empty_like(p) for p in params]
+    for b, p in zip(backup, params, strict=True):
+        b[...] = p
+    return backup
+
+
+def perplexity(mean_loss):
+    """exp(mean cross-entropy); ``inf`` where that is past the float range (never an error)."""
+    try:
+        return math.exp(mean_loss)
+    except OverflowError:
+        return math.inf
 
 
 class _Loop:
@@ -72,6 +119,7 @@ class _Loop:
         self.current_epoch = 0
         self.history = []  # one dict per epoch: {"epoch", "time", **eval_fn()}
         self._start = time.time()
+        self._backup = []  # copy buffers of train_step, reused every step
 
     def _bar(self, total, verbose):
         return tqdm(total=total, disable=not verbose, unit="it", leave=True, dynamic_ncols=True)
@@ -99,7 +147,13 @@ class _Loop:
             for _ in range(max_epoch):
                 for iters, (batch_x, batch_t) in enumerate(epoch_batches()):
                     total_loss += train_step(
-                        self.model, self.optimizer, batch_x, batch_t, max_grad, self._where(iters)
+                        self.model,
+                        self.optimizer,
+                        batch_x,
+                        batch_t,
+                        max_grad,
+                        self._where(iters),
+                        self._backup,
                     )
                     loss_count += 1
                     if eval_interval is not None and iters % eval_interval == 0:
@@ -120,8 +174,10 @@ class Trainer(_Loop):
     fit(x, t, max_epoch, batch_size, max_grad=None, eval_interval=20, eval_fn=None):
     shuffles every epoch; ``loss_list`` gets the mean loss of every ``eval_interval``
     iterations; ``eval_fn()``, if given, runs after every epoch and its dict (e.g.
-    ``{"val_acc": 0.93}``) goes into ``history`` and the progress bar. A NaN or infinite
-    loss stops training with a FloatingPointError before the parameters are updated.
+    ``{"val_acc": 0.93}``) goes into ``history`` and the progress bar. A step with a
+    non-finite loss, gradient or updated parameter stops training with TrainingDiverged (a
+    FloatingPointError) naming the epoch and iteration; the parameters stay the last finite
+    ones (see ``train_step``).
     """
 
     def __init__(self, model, optimizer):
@@ -141,9 +197,13 @@ class Trainer(_Loop):
     ):
         data_size = len(x)
         if data_size == 0:
-            raise ValueError("Trainer.fit got an empty dataset")
+            raise InputError("Trainer.fit got an empty dataset")
         if len(t) != data_size:
-            raise ValueError(f"x has {data_size} examples but t has {len(t)}")
+            raise InputError(f"x has {data_size} examples but t has {len(t)}")
+        if batch_size < 1 or max_epoch < 0:
+            raise InputError(
+                f"need batch_size >= 1 and max_epoch >= 0, got {batch_size}, {max_epoch}"
+            )
         max_iters = max(data_size // batch_size, 1)
 
         def epoch_batches():
@@ -209,10 +269,12 @@ class RnnlmTrainer(_Loop):
     ):
         data_size = len(xs)
         if len(ts) != data_size:
-            raise ValueError(f"xs has {data_size} tokens but ts has {len(ts)}")
+            raise InputError(f"xs has {data_size} tokens but ts has {len(ts)}")
+        if batch_size < 1 or time_size < 1:
+            raise InputError(f"need batch_size, time_size >= 1, got {batch_size}, {time_size}")
         max_iters = data_size // (batch_size * time_size)
         if max_iters == 0:
-            raise ValueError(
+            raise InputError(
                 f"a corpus of {data_size} tokens is shorter than one batch "
                 f"({batch_size} x {time_size})"
             )
@@ -224,7 +286,7 @@ class RnnlmTrainer(_Loop):
                 yield self.get_batch(xs, ts, batch_size, time_size)
 
         def record(loss):
-            ppl = math.exp(loss)
+            ppl = perplexity(loss)
             self.ppl_list.append(ppl)
             return {"ppl": f"{ppl:.2f}"}
 

@@ -23,8 +23,9 @@ vectorized:
   diverges within 20 batches of 2,000 targets (from the rows of "N" and "the"). So a row
   named more than ``max_row_updates`` (64) times in one batch's update gets the mean of its
   updates times 64 instead of their sum; all other rows get exact sums. With it PTB trains
-  stably with and without subsampling; a non-finite loss still stops training with a
-  FloatingPointError.
+  stably with and without subsampling. A batch whose loss is not finite, or whose update
+  would make a row non-finite, is not applied (the rows it touched are put back) and stops
+  training with TrainingDiverged (a FloatingPointError) naming the epoch and batch.
 
 CBOW context vectors get the gradient with respect to h (the mean of the contexts), not that
 gradient divided by 2*window, like word2vec.c and gensim (``cbow_mean=1``): below the cap
@@ -41,6 +42,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..backend import get_array_module, scatter_add, to_cpu
+from ..errors import InputError, InputTypeError, TrainingDiverged
 from ..layers import as_ids
 
 MAX_ROW_UPDATES = 64  # see train_word2vec's max_row_updates
@@ -173,16 +175,16 @@ def train_word2vec(
     from ..models.word2vec import CBOW, SkipGram
 
     if not isinstance(model, CBOW | SkipGram):
-        raise TypeError(f"train_word2vec trains CBOW or SkipGram, got {type(model).__name__}")
+        raise InputTypeError(f"train_word2vec trains CBOW or SkipGram, got {type(model).__name__}")
     w = model.window_size
     if window_size is not None and window_size != w:
-        raise ValueError(f"window_size={window_size} does not match the model's window_size={w}")
+        raise InputError(f"window_size={window_size} does not match the model's window_size={w}")
     if context_grad not in ("word2vec", "exact"):
-        raise ValueError(f"context_grad must be 'word2vec' or 'exact', got {context_grad!r}")
+        raise InputError(f"context_grad must be 'word2vec' or 'exact', got {context_grad!r}")
     if epochs < 1 or batch_size < 1 or segment_size < 1:
-        raise ValueError("epochs, batch_size and segment_size must be >= 1")
+        raise InputError("epochs, batch_size and segment_size must be >= 1")
     if not (lr > 0 and min_lr >= 0 and sample >= 0):
-        raise ValueError(
+        raise InputError(
             f"need lr > 0, min_lr >= 0 and sample >= 0, got lr={lr}, min_lr={min_lr}, "
             f"sample={sample}"
         )
@@ -190,7 +192,7 @@ def train_word2vec(
     V = W_in.shape[0]
     corpus = as_ids(to_cpu(corpus), V, np, name="corpus ids").reshape(-1)
     if corpus.size < 2 * w + 1:
-        raise ValueError(
+        raise InputError(
             f"the corpus has {corpus.size} words; window_size={w} needs at least {2 * w + 1}"
         )
     module = get_array_module(W_in)
@@ -211,7 +213,7 @@ def train_word2vec(
     done = 0
     bar = tqdm(total=total_batches, disable=not verbose, unit="batch")
     try:
-        for _ in range(epochs):
+        for epoch in range(epochs):
             kept = corpus[rng.random(corpus.size) < keep_p[corpus]] if sample > 0 else corpus
             n_targets = kept.size - 2 * w
             if n_targets < 1:
@@ -230,26 +232,28 @@ def train_word2vec(
                     valid = module.asarray(valid.reshape(-1))
                 progress = min(done / total_batches, 1.0)
                 rate = lr - (lr - min_lr) * progress
+                where = f"at epoch {epoch + 1}, batch {first // segs_per_batch + 1}"
                 loss = _step(
                     W_in, W_out, tokens, module.asarray(seg), w, L, table, rng, rate,
-                    in_scale, skip_gram, valid, max_row_updates,
+                    in_scale, skip_gram, valid, max_row_updates, where,
                 )  # fmt: skip
                 history.append(loss)
                 done += 1
                 bar.update(1)
-                if not math.isfinite(loss):
-                    raise FloatingPointError(
-                        f"loss became {loss} at batch {done}: the summed updates of frequent "
-                        f"words overshoot; use a smaller batch_size (got {batch_size}) or lr"
-                    )
                 bar.set_postfix(loss=f"{loss:.3f}", lr=f"{rate:.5f}", refresh=False)
     finally:
         bar.close()
     return history
 
 
-def _step(W_in, W_out, tokens, seg, w, L, table, rng, rate, in_scale, skip_gram, valid, max_count):
-    """One sparse SGD step on the segments starting at ``seg``; returns the mean loss."""
+def _step(
+    W_in, W_out, tokens, seg, w, L, table, rng, rate, in_scale, skip_gram, valid, max_count, where
+):
+    """One sparse SGD step on the segments starting at ``seg``; returns the mean loss.
+
+    Never leaves a non-finite row: raises TrainingDiverged before the update on a
+    non-finite loss, and after it (with the touched rows put back) on a non-finite row.
+    """
     module = get_array_module(W_in)
     S, H = seg.size, W_in.shape[1]
     ids = tokens[seg[:, None] + module.arange(L + 2 * w)]  # (S, L + 2w) token windows
@@ -282,6 +286,11 @@ def _step(W_in, W_out, tokens, seg, w, L, table, rng, rate, in_scale, skip_gram,
     signed = score * sign
     count = float(valid.sum()) if valid is not None else float(B)
     loss = float(-(_log_sigmoid(signed) * weight).sum()) / count
+    if not math.isfinite(loss):
+        raise TrainingDiverged(
+            f"loss became {loss} {where}; the batch was not applied. The summed updates of "
+            "frequent words overshoot: use a smaller batch_size or lr"
+        )
 
     # g = -rate * dloss/dscore = rate * (label - sigmoid(score)) = rate * sign * sigmoid(-signed)
     with np.errstate(over="ignore"):  # exp overflows to inf for confident scores: g = 0
@@ -296,10 +305,27 @@ def _step(W_in, W_out, tokens, seg, w, L, table, rng, rate, in_scale, skip_gram,
     src_row = module.repeat(module.arange(B), P * 6)
     _add_rows(W_out, flat_out, h, src_row, g.reshape(-1), max_count)
     if skip_gram:
+        in_rows, in_before = target, h  # h is the rows of W_in before the update
         _add_rows(W_in, target, dh, max_count=max_count)
     else:
+        in_rows, in_before = ids.reshape(-1), E.reshape(-1, H)
         if in_scale != 1.0:
             dh *= in_scale
         dE = window_sum_backward(dh.reshape(S, L, H), w)
-        _add_rows(W_in, ids.reshape(-1), dE.reshape(-1, H), max_count=max_count)
+        _add_rows(W_in, in_rows, dE.reshape(-1, H), max_count=max_count)
+    # Wo and E (or h) hold the touched rows as they were: put them back if any went bad
+    if not _rows_finite(W_out, flat_out) or not _rows_finite(W_in, in_rows):
+        W_out[flat_out] = Wo.reshape(-1, H)
+        W_in[in_rows] = in_before
+        raise TrainingDiverged(
+            f"the update {where} made word vectors non-finite (learning rate too large?); "
+            "the rows it touched were put back"
+        )
     return loss
+
+
+def _rows_finite(W, rows):
+    """True when the rows ``rows`` of W hold no NaN or infinity (a sum first: cheap)."""
+    picked = W.take(rows, axis=0)
+    total = float(abs(picked.sum()))
+    return math.isfinite(total) or bool(get_array_module(W).isfinite(picked).all())
