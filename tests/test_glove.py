@@ -100,3 +100,18 @@ def test_bad_input():
         train_glove(object(), np.ones((5, 5)))
     with pytest.raises(ValueError, match="no positive"):
         train_glove(model, np.zeros((5, 5)))
+
+
+def test_non_finite_loss_stops_before_any_step():
+    from zeronlp.errors import TrainingDiverged, UserError
+
+    model = GloVe(4, 2)
+    before = [p.copy() for p in model.params]
+    X = np.ones((4, 4))
+    X[0, 1] = np.inf
+    with pytest.raises(TrainingDiverged, match="not finite"):
+        train_glove(model, X, epochs=1, batch_size=100, verbose=False)
+    for p, q in zip(model.params, before, strict=True):
+        np.testing.assert_array_equal(p, q)
+    with pytest.raises(UserError):
+        model.forward([0], [1], [0.0])

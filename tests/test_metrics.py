@@ -136,3 +136,9 @@ def test_edit_distance_examples():
     assert edit_distance(["the", "cat"], ["the", "dog", "cat"]) == 1
     with pytest.raises(MetricInputError):
         edit_distance("abc", ["a"])
+
+
+def test_errors_are_user_errors():
+    from zeronlp.errors import UserError
+
+    assert issubclass(MetricInputError, UserError) and issubclass(MetricInputError, ValueError)

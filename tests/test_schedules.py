@@ -147,3 +147,9 @@ def test_from_spec():
 def test_from_spec_errors(spec, message):
     with pytest.raises(ScheduleError, match=message):
         from_spec(spec, lr=1.0, total_steps=100)
+
+
+def test_schedule_error_is_a_user_error():
+    from zeronlp.errors import UserError
+
+    assert issubclass(ScheduleError, UserError) and issubclass(ScheduleError, ValueError)

@@ -275,6 +275,15 @@ def test_load_refuses_deep_nesting_and_bad_bytes(tmp_path):
         load_tokenizer(tmp_path / "missing.json")
 
 
+def test_errors_are_user_errors():
+    from zeronlp.errors import MissingFileError, UserError
+
+    assert issubclass(TokenizerFileError, TokenizerError) and issubclass(TokenizerError, UserError)
+    assert issubclass(TokenizerError, ValueError)
+    with pytest.raises(MissingFileError):
+        BPETokenizer.load("no/such/tokenizer.json")
+
+
 def test_load_refuses_exploding_tokens_and_huge_ints(tmp_path):
     path = tmp_path / "bomb.json"
     # token 256 + k is 2^(k+1) bytes long: 80 merges would ask for 2^81 bytes

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import InputError
+
 MAX_ORDER = 4
 
 
-class MetricInputError(ValueError):
+class MetricInputError(InputError):
     """Hypotheses and references that do not fit together."""
 
 

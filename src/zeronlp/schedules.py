@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import math
 
+from .errors import InputError
 
-class ScheduleError(ValueError):
+
+class ScheduleError(InputError):
     """A schedule's argument out of range: a negative step, a non-positive rate."""
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import InputError, MissingFileError
 from .io import atomic_write_text
 
 FORMAT = "zeronlp-tokenizer"
@@ -44,7 +45,7 @@ MAX_MERGES = 1_000_000
 MAX_VOCAB_BYTES = 64 * 2**20  # the bytes of all tokens together; merges can double a length
 
 
-class TokenizerError(ValueError):
+class TokenizerError(InputError):
     """Bad input to a tokenizer: a wrong type, an id outside the vocabulary, an unknown symbol."""
 
 
@@ -252,7 +253,7 @@ def _read_json(path, kind):
     """The validated top-level dict of a tokenizer file of type ``kind``."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no tokenizer file at {path}")
+        raise MissingFileError(f"no tokenizer file at {path}")
     if path.stat().st_size > MAX_FILE_BYTES:
         raise TokenizerFileError(f"{path} is larger than {MAX_FILE_BYTES} bytes: not a tokenizer")
     try:

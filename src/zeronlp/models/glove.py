@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import float_dtype, get_array_module, scatter_add, xp
+from ..errors import InputError
 from ..layers import as_ids
 from .base import BaseModel
 
@@ -54,7 +55,7 @@ class GloVe(BaseModel):
 
     def __init__(self, vocab_size, hidden_size, x_max=100.0, alpha=0.75):
         if vocab_size < 1 or hidden_size < 1 or x_max <= 0 or alpha < 0:
-            raise ValueError(
+            raise InputError(
                 "GloVe needs vocab_size >= 1, hidden_size >= 1, x_max > 0 and alpha >= 0, got "
                 f"{vocab_size}, {hidden_size}, {x_max}, {alpha}"
             )
@@ -81,12 +82,12 @@ class GloVe(BaseModel):
         j = as_ids(j, self.vocab_size, module, name="context ids")
         x = module.asarray(x)
         if i.ndim != 1 or i.shape != j.shape or x.shape != i.shape or i.size == 0:
-            raise ValueError(
+            raise InputError(
                 f"GloVe expects ids i, j and counts x of one shape (N,) with N > 0, got "
                 f"{tuple(i.shape)}, {tuple(j.shape)}, {tuple(x.shape)}"
             )
         if not np.issubdtype(x.dtype, np.floating) or not bool((x > 0).all()):
-            raise ValueError("GloVe counts x must be positive floats")
+            raise InputError("GloVe counts x must be positive floats")
         return i, j, x.astype(self.params[0].dtype, copy=False)
 
     def forward(self, i, j, x):

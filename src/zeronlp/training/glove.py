@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from ..backend import get_array_module, scatter_add, to_cpu
+from ..errors import InputError, InputTypeError, TrainingDiverged
 from ..layers import as_ids
 
 
@@ -32,7 +33,7 @@ def cooccurrence(corpus, vocab_size, window_size=10):
     """
     corpus = as_ids(to_cpu(corpus), vocab_size, np, name="corpus ids").reshape(-1)
     if window_size < 1:
-        raise ValueError(f"window_size must be >= 1, got {window_size}")
+        raise InputError(f"window_size must be >= 1, got {window_size}")
     rows, cols, vals = [], [], []
     for d in range(1, window_size + 1):  # one shift per distance, every pair at once
         left, right = corpus[:-d], corpus[d:]
@@ -88,13 +89,13 @@ def train_glove(
     from ..models.glove import GloVe, glove_loss_grads
 
     if not isinstance(model, GloVe):
-        raise TypeError(f"train_glove trains a GloVe model, got {type(model).__name__}")
+        raise InputTypeError(f"train_glove trains a GloVe model, got {type(model).__name__}")
     X = sp.coo_matrix(X)
     if X.shape != (model.vocab_size, model.vocab_size):
-        raise ValueError(f"X must be ({model.vocab_size}, {model.vocab_size}), got {X.shape}")
+        raise InputError(f"X must be ({model.vocab_size}, {model.vocab_size}), got {X.shape}")
     keep = X.data > 0
     if not keep.any():
-        raise ValueError("X has no positive count")
+        raise InputError("X has no positive count")
     module = get_array_module(model.params[0])
     dtype = model.params[0].dtype
     i_all = module.asarray(X.row[keep].astype(np.int64))
@@ -115,7 +116,7 @@ def train_glove(
                 W[i], W_ctx[j], b[i], b_ctx[j], x, model.x_max, model.alpha
             )
             if not np.isfinite(loss):
-                raise FloatingPointError("GloVe loss is not finite; lower lr")
+                raise TrainingDiverged("GloVe loss is not finite (no step applied); lower lr")
             rows, (gw, gb) = _sum_by_id(i, dwi, dbi)
             _adagrad_rows(W, hs[0], rows, gw, lr)
             _adagrad_rows(b, hs[2], rows, gb, lr)
