@@ -100,6 +100,18 @@ def test_most_similar_golden(book, capsys):
     )
 
 
+def test_most_similar_and_analogy_print_float64_digits_for_float32_vectors(capsys):
+    # the book's most_similar fills a float64 array; its analogy's str.format prints float64 digits
+    word_to_id = {"a": 0, "b": 1, "c": 2, "d": 3}
+    id_to_word = {i: w for w, i in word_to_id.items()}
+    W = np.array([[1, 0], [1, 1], [0, 1], [0.3, 0.7]], dtype=np.float32)
+    text.most_similar("a", word_to_id, id_to_word, W, top=1, verbose=True)
+    text.analogy("a", "b", "c", word_to_id, id_to_word, W, top=1, verbose=True)
+    assert capsys.readouterr().out == (
+        "\n[query] a\n b: 0.7071067690849304\n\n[analogy] a:b = c:?\n d: 0.699999988079071\n"
+    )
+
+
 def test_ppmi_golden(book):
     corpus, word_to_id, _ = book
     C = text.create_co_matrix(corpus, len(word_to_id))

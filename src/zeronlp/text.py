@@ -140,12 +140,12 @@ def _word_id(word, word_to_id):
     return word_to_id[word]
 
 
-def _print_scores(result, dtype, line):
-    # The book prints NumPy scalars of the matrix's dtype, with '%s' in most_similar
-    # (0.70223004 for float32) and str.format in analogy (0.7022300362586975): kept as is.
-    scalar = np.dtype(dtype).type
+def _print_scores(result, line):
+    # The book's most_similar stores the similarities in a float64 array and prints them with
+    # '%s'; its analogy prints the matrix's dtype with str.format, which NumPy formats with
+    # float64 digits too. So both print the float64 digits of each score (0.7071067691154799).
     for word, score in result:
-        print(line(word, scalar(score)))
+        print(line(word, float(score)))
 
 
 def _top(similarity, id_to_word, skip_ids, top):
@@ -166,7 +166,7 @@ def most_similar(query, word_to_id, id_to_word, word_matrix, top=5, verbose=Fals
     result = _top(similarity, id_to_word, {query_id}, top)
     if verbose:
         print("\n[query] " + query)
-        _print_scores(result, similarity.dtype, lambda w, s: f" {w}: {s!s}")
+        _print_scores(result, lambda w, s: f" {w}: {s!s}")
     return result
 
 
@@ -187,7 +187,7 @@ def analogy(a, b, c, word_to_id, id_to_word, word_matrix, top=5, answer=None, ve
         print("\n[analogy] " + a + ":" + b + " = " + c + ":?")
         if answer is not None:
             print("==>" + answer + ":" + str(similarity[_word_id(answer, word_to_id)]))
-        _print_scores(result, similarity.dtype, " {0}: {1}".format)
+        _print_scores(result, " {0}: {1}".format)
     return result
 
 
