@@ -1,10 +1,9 @@
 """Fast word2vec training: sparse SGD updates of the rows a batch touches.
 
 ``Trainer`` follows the book's protocol: every step writes dense (V, H) gradients of W_in
-and W_out and the optimizer updates all V rows. For word2vec on PTB (V = 10,000, H = 100)
-that is ~490 s per epoch with the book's batch of 100. ``train_word2vec`` computes the same
-loss but, per batch, updates only the rows of the words it saw, with all per-example work
-vectorized:
+and W_out and the optimizer updates all V rows, which is slow at PTB scale (V = 10,000;
+docs/word2vec.md has the timings). ``train_word2vec`` computes the same loss but, per batch,
+updates only the rows of the words it saw, with all per-example work vectorized:
 
 - Targets come in contiguous *segments* of the (subsampled) corpus. A segment of L targets
   needs only its L + 2*window tokens' input vectors: one gather of (L + 2w) rows per segment
@@ -15,12 +14,11 @@ vectorized:
 - Gradients are summed per example (not averaged), as in word2vec, and applied with plain
   SGD and a learning rate that decays linearly from ``lr`` to ``min_lr`` over the whole run.
 - Rows touched several times in a batch (frequent words) are summed by word id
-  (``_add_rows``, through ``backend.scatter_add``: a radix sort and bucketed segment sums),
-  so no (B*6, H) array of per-example updates is materialised and untouched rows are
-  never read.
+  (``_add_rows``, through ``backend.scatter_add``: one sparse CSR matrix product), so no
+  (B*6, H) array of per-example updates is materialised and untouched rows are never read.
 - A batch applies all its updates of a frequent word at once, without the feedback that
   sequential SGD gets after each one, and their sum overshoots: without subsampling, PTB
-  diverges within 20 batches of 2,000 targets (from the rows of "N" and "the"). So a row
+  diverges (the rows of "N" and "the" grow without bound; docs/word2vec.md). So a row
   named more than ``max_row_updates`` (64) times in one batch's update gets the mean of its
   updates times 64 instead of their sum; all other rows get exact sums. With it PTB trains
   stably with and without subsampling. A batch whose loss is not finite, or whose update
