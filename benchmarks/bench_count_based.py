@@ -7,7 +7,7 @@ timed on the whole corpus; the PPMI double loop (10,000 x 10,000 cells, several 
 timed on a sample of rows and extrapolated to all rows, which the output says. Runs are
 interleaved (ours, book, ours, book) so both see the same machine load.
 
-    ZERONLP_DATA=../shared/data python benchmarks/bench_count_based.py
+    ZERONLP_DATA=/path/to/data python benchmarks/bench_count_based.py
 """
 
 from __future__ import annotations

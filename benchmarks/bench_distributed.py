@@ -1,6 +1,6 @@
 """Data-parallel training steps: R ranks x 1 thread against 1 process x R threads.
 
-    ZERONLP_DATA=../shared/data python benchmarks/bench_distributed.py [--ranks 2] [--rounds 3]
+    ZERONLP_DATA=/path/to/data python benchmarks/bench_distributed.py [--ranks 2] [--rounds 3]
     ... --models rnnlm date        # a subset of: rnnlm, better, date
 
 For each model, one process with R BLAS threads (what a user runs without MPI) and

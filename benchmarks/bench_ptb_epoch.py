@@ -1,6 +1,6 @@
 """One PTB training epoch of the book's Rnnlm: zeronlp's RnnlmTrainer against the book's code.
 
-    ZERONLP_DATA=../shared/data python benchmarks/bench_ptb_epoch.py [--threads 2] [--rounds 2]
+    ZERONLP_DATA=/path/to/data python benchmarks/bench_ptb_epoch.py [--threads 2] [--rounds 2]
     (without ZERONLP_DATA the PTB files are downloaded and cached, as ptb.load_data does)
     ... --iters 200     # a shorter run: the first 200 iterations of the epoch
     ... --segment 0     # each epoch in one go, the two sides one after the other

@@ -13,7 +13,7 @@ After the timing, both libraries train --quality-epochs epochs (default 5, gensi
 in this process and print the neighbours of you/year/car/toyota and the analogy
 take:took = go:?.
 
-    ZERONLP_DATA=../shared/data python benchmarks/bench_word2vec.py [--rounds 3]
+    ZERONLP_DATA=/path/to/data python benchmarks/bench_word2vec.py [--rounds 3]
         [--sample 1e-3] [--quality-epochs 5] [--batch-size 4000]
 """
 

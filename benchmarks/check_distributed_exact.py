@@ -1,6 +1,6 @@
 """Exactness of data-parallel training on PTB: R ranks against one process, same global batch.
 
-    ZERONLP_DATA=../shared/data python benchmarks/check_distributed_exact.py [--steps 42]
+    ZERONLP_DATA=/path/to/data python benchmarks/check_distributed_exact.py [--steps 42]
 
 Trains the book's Rnnlm (10000, 100, 100; batch 20 x 35, SGD lr 20, clip 0.25) on the first
 steps x 700 tokens of PTB in one process and under ``mpiexec -n R``, in float32 and in

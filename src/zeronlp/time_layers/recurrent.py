@@ -184,7 +184,8 @@ class RNN(_Step):
     """
 
     name = "RNN"
-    # the nonlinearity and its backward given the output (seed 002 swaps them out)
+    # the nonlinearity and its backward given the output (a learner checking numbers by hand
+    # swaps tanh for the identity)
     activation = staticmethod(tanh)
     activation_backward = staticmethod(tanh_backward)
 
