@@ -5,8 +5,8 @@ convert_one_hot, normalize, analogy, and ``randomized_svd``/``svd_word_vectors``
 2011, pure NumPy). Names, arguments and conventions are the book's; ``most_similar`` and
 ``analogy`` return ``[(word, score), ...]`` and print (in the book's format) only with
 ``verbose=True``. No function loops in Python over words, vocabulary entries or matrix cells:
-the co-occurrence matrix, PPMI and SVD of the full PTB training split take a few seconds
-(benchmarks/bench_count_based.py).
+the co-occurrence matrix, PPMI and SVD work at the scale of the full PTB training split
+(timings in docs/datasets_text.md).
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ def create_co_matrix(corpus, vocab_size: int, window_size: int = 1):
         keys += [center * V + context, context * V + center]
     C = np.zeros((V, V), dtype=np.int32)
     if keys:
-        # sort-based counting of flat cell ids: bincount(minlength=V*V) would build a V*V
-        # int64 array (2.7 s at V=10,000) and np.add.at is ~2x slower than this on PTB.
+        # sort-based counting of flat cell ids: bincount(minlength=V*V) would build a second,
+        # int64 (V, V) array, and np.add.at is slower than this on PTB.
         cells, counts = np.unique(np.concatenate(keys), return_counts=True)
         C.reshape(-1)[cells] = counts
     return C

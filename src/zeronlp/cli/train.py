@@ -202,9 +202,9 @@ def sequence_file(name):
 def seq2seq_defaults(task, model):
     """(batch_size, lr, lr_factor) used when the command does not give them.
 
-    date with the RNN models: zeronlp's recommended settings (99.9% after one epoch; the
-    smaller rate of the later epochs keeps it there); the book's are batch 128, lr 0.001,
-    no decay. addition: the book's. Transformer: Adam 0.001, batch 128.
+    date with the RNN models: zeronlp's recommended settings (near 100% after one epoch, see
+    the README's Results; the smaller rate of the later epochs keeps it there); the book's are
+    batch 128, lr 0.001, no decay. addition: the book's. Transformer: Adam 0.001, batch 128.
     """
     if task == "date" and model != "transformer":
         return 64, 0.005, 0.2
