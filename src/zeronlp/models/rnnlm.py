@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..backend import xp
 from ..decoding import beam_search, greedy_decode, sample_decode
+from ..errors import InputError
 from ..fused import TimeAffineSoftmaxWithLoss
 from ..time_layers import TimeDropout, TimeEmbedding, TimeLSTM, TimeRNN
 from .base import BaseModel, collect_params
@@ -107,9 +108,9 @@ class LanguageModel(BaseModel):
         """
         vocab_size = self.params[0].shape[0]
         if not 0 <= int(start_id) < vocab_size:
-            raise ValueError(f"start_id must lie in [0, {vocab_size}), got {start_id}")
+            raise InputError(f"start_id must lie in [0, {vocab_size}), got {start_id}")
         if sample_size < 1:
-            raise ValueError(f"sample_size must be >= 1, got {sample_size}")
+            raise InputError(f"sample_size must be >= 1, got {sample_size}")
         if sample_size == 1:
             return [int(start_id)]
         start = xp().asarray([int(start_id)])
@@ -125,7 +126,7 @@ class LanguageModel(BaseModel):
                 self._step, state, start, n, beam_width, eos_id, length_penalty, skip_ids
             )
         else:
-            raise ValueError(f"method must be 'sample', 'greedy' or 'beam', got {method!r}")
+            raise InputError(f"method must be 'sample', 'greedy' or 'beam', got {method!r}")
         return [int(start_id)] + [int(i) for i in ids[0]]
 
 
@@ -193,7 +194,7 @@ class BetterRnnlm(LanguageModel):
         V, D, H = vocab_size, wordvec_size, hidden_size
         if D != H:
             # the tied output layer maps the last LSTM's H outputs through embed_W.T (D, V)
-            raise ValueError(f"weight tying needs wordvec_size == hidden_size, got {D} and {H}")
+            raise InputError(f"weight tying needs wordvec_size == hidden_size, got {D} and {H}")
         embed_W = randn(V, D, scale=0.01)
         self.layers = [
             TimeEmbedding(embed_W),
