@@ -88,3 +88,35 @@ def test_convert_one_hot_refuses_ids_outside_the_vocabulary(ids):
     with pytest.raises(ValueError, match=r"\[0, 3\)"):
         convert_one_hot(np.array(ids), 3)
     assert convert_one_hot(np.array([2, 0]), 3).tolist() == [[0, 0, 1], [1, 0, 0]]
+
+
+def _user_error_cases():
+    from zeronlp import functions, text
+    from zeronlp.attention import TimeAttention
+    from zeronlp.errors import InputError, InputTypeError
+    from zeronlp.models import CBOW, Rnnlm, Seq2seq
+    from zeronlp.time_layers import TimeEmbedding, TimeLSTM
+
+    f = np.zeros
+    return [
+        (InputError, lambda: Embedding(f((4, 3))).forward([4])),
+        (InputTypeError, lambda: Embedding(f((4, 3))).forward([1.0])),
+        (InputError, lambda: functions.softmax_cross_entropy(f((0, 3)), f(0, int))),
+        (InputError, lambda: text.normalize(f((2, 2, 2)))),
+        (InputTypeError, lambda: text.convert_one_hot(f(3), 4)),
+        (InputError, lambda: TimeEmbedding(f((4, 3))).forward(f(2, int))),
+        (InputError, lambda: TimeLSTM(f((3, 8)), f((2, 8)), f(4))),
+        (InputTypeError, lambda: TimeLSTM(f((3, 8), int), f((2, 8), int), f(8, int))),
+        (InputError, lambda: TimeAttention().forward(f((2, 3, 4)), f((2, 5, 3)))),
+        (InputError, lambda: Seq2seq(5, 3, 4).generate(f((1, 2), int), 0, 3, method="x")),
+        (InputError, lambda: Rnnlm(5, 3, 4).generate(9)),
+        (InputError, lambda: CBOW(1, 3, 1, np.array([0, 0, 0]))),
+    ]
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_user_mistakes_raise_zeronlps_user_error_classes(case):
+    # the CLI turns exactly these classes into one line and exit 2; except ValueError still works
+    error, call = _user_error_cases()[case]
+    with pytest.raises(error):
+        call()

@@ -8,7 +8,7 @@ expressions).
 from __future__ import annotations
 
 from .backend import get_array_module
-from .errors import InputError
+from .errors import InputError, InputTypeError
 
 
 def sigmoid(x):
@@ -71,15 +71,15 @@ def labels_from(t, y_shape):
             )
         return t.argmax(axis=-1)
     if t.shape != tuple(y_shape[:-1]):
-        raise ValueError(
+        raise InputError(
             f"labels of shape {t.shape} do not fit predictions of shape {tuple(y_shape)}: "
             f"expected ids of shape {tuple(y_shape[:-1])} or one-hot of shape {tuple(y_shape)}"
         )
     if not xp.issubdtype(t.dtype, xp.integer):
-        raise TypeError(f"class ids must be integers, got dtype {t.dtype}")
+        raise InputTypeError(f"class ids must be integers, got dtype {t.dtype}")
     C = y_shape[-1]
     if t.size and (int(t.min()) < 0 or int(t.max()) >= C):
-        raise ValueError(
+        raise InputError(
             f"class ids must lie in [0, {C}), got ids from {int(t.min())} to {int(t.max())}"
         )
     return t
@@ -100,7 +100,7 @@ def cross_entropy_error(y, t):
     t = labels_from(t, y.shape)
     N = y.shape[0]
     if N == 0:
-        raise ValueError("cross_entropy_error got an empty batch")
+        raise InputError("cross_entropy_error got an empty batch")
     picked = y[xp.arange(N), t]
     return float(-xp.log(picked + 1e-7).sum() / N)
 
@@ -115,5 +115,5 @@ def softmax_cross_entropy(x, t):
     logp = log_softmax(x).reshape(-1, x.shape[-1])
     t = t.reshape(-1)
     if t.size == 0:
-        raise ValueError("softmax_cross_entropy got an empty batch")
+        raise InputError("softmax_cross_entropy got an empty batch")
     return float(-logp[xp.arange(t.size), t].mean())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import get_array_module, scatter_add
+from .errors import InputError, InputTypeError
 from .functions import labels_from, log_softmax, sigmoid, softmax, softplus
 
 # ---------------------------------------------------------------- input checks
@@ -29,11 +30,11 @@ def as_ids(idx, vocab_size, xp=np, name="ids"):
     """
     idx = xp.asarray(idx)
     if idx.dtype == bool or not xp.issubdtype(idx.dtype, xp.integer):
-        raise TypeError(f"{name} must be integers, got dtype {idx.dtype}")
+        raise InputTypeError(f"{name} must be integers, got dtype {idx.dtype}")
     if idx.size:
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= vocab_size:
-            raise ValueError(
+            raise InputError(
                 f"{name} must lie in [0, {vocab_size}) (the vocabulary size), "
                 f"got ids from {lo} to {hi}"
             )
@@ -44,16 +45,16 @@ def check_last_dim(x, expected, layer):
     """Raise ValueError unless x is an array whose last axis has length ``expected``."""
     shape = getattr(x, "shape", None)
     if shape is None:
-        raise TypeError(f"{layer} expects an array, got {type(x).__name__}")
+        raise InputTypeError(f"{layer} expects an array, got {type(x).__name__}")
     if len(shape) == 0 or shape[-1] != expected:
-        raise ValueError(
+        raise InputError(
             f"{layer} expects input of shape (..., {expected}), got shape {tuple(shape)}"
         )
 
 
 def check_same_shape(a, b, what_a, what_b):
     if tuple(a.shape) != tuple(b.shape):
-        raise ValueError(
+        raise InputError(
             f"{what_b} of shape {tuple(b.shape)} does not match {what_a} of shape {tuple(a.shape)}"
         )
 
@@ -160,9 +161,9 @@ class SoftmaxWithLoss:
 
     def forward(self, x, t):
         if x.ndim != 2:
-            raise ValueError(f"SoftmaxWithLoss expects scores of shape (N, C), got {x.shape}")
+            raise InputError(f"SoftmaxWithLoss expects scores of shape (N, C), got {x.shape}")
         if x.shape[0] == 0:
-            raise ValueError("SoftmaxWithLoss got an empty batch")
+            raise InputError("SoftmaxWithLoss got an empty batch")
         xp = get_array_module(x)
         self.t = labels_from(t, x.shape)
         logp = log_softmax(x)
@@ -198,9 +199,9 @@ class SigmoidWithLoss:
         t = xp.asarray(t)
         check_same_shape(x, t, "scores", "labels")
         if t.size == 0:
-            raise ValueError("SigmoidWithLoss got an empty batch")
+            raise InputError("SigmoidWithLoss got an empty batch")
         if t.size and (float(t.min()) < 0 or float(t.max()) > 1):
-            raise ValueError(
+            raise InputError(
                 f"SigmoidWithLoss labels must lie in [0, 1], got values from "
                 f"{float(t.min())} to {float(t.max())}"
             )
@@ -222,7 +223,7 @@ class Dropout:
 
     def __init__(self, dropout_ratio=0.5):
         if not 0.0 <= dropout_ratio < 1.0:
-            raise ValueError(f"dropout_ratio must lie in [0, 1), got {dropout_ratio}")
+            raise InputError(f"dropout_ratio must lie in [0, 1), got {dropout_ratio}")
         self.params, self.grads = [], []
         self.dropout_ratio = dropout_ratio
         self.mask = None
@@ -262,7 +263,7 @@ class Embedding:
         (dW,) = self.grads
         expected = tuple(self.idx.shape) + tuple(dW.shape[1:])
         if tuple(dout.shape) != expected:
-            raise ValueError(
+            raise InputError(
                 f"Embedding.backward expects dout of shape {expected}, got {tuple(dout.shape)}"
             )
         dW[...] = 0
@@ -309,13 +310,13 @@ class UnigramSampler:
     def __init__(self, corpus, power, sample_size):
         corpus = np.asarray(corpus)
         if corpus.size == 0:
-            raise ValueError("UnigramSampler needs a non-empty corpus")
+            raise InputError("UnigramSampler needs a non-empty corpus")
         corpus = as_ids(corpus.reshape(-1), np.iinfo(np.int64).max, name="corpus ids")
         counts = np.bincount(corpus)
         if np.count_nonzero(counts) < 2:
-            raise ValueError("UnigramSampler needs at least two distinct words in the corpus")
+            raise InputError("UnigramSampler needs at least two distinct words in the corpus")
         if sample_size < 1:
-            raise ValueError(f"sample_size must be >= 1, got {sample_size}")
+            raise InputError(f"sample_size must be >= 1, got {sample_size}")
         self.sample_size = sample_size
         self.vocab_size = counts.size
         p = counts.astype(np.float64) ** power
@@ -375,12 +376,12 @@ class NegativeSamplingLoss:
         xp = get_array_module(W)
         target = as_ids(target, W.shape[0], xp, name="target ids")
         if target.ndim != 1 or h.shape != (target.shape[0], W.shape[1]):
-            raise ValueError(
+            raise InputError(
                 f"NegativeSamplingLoss expects h of shape (N, {W.shape[1]}) and target of "
                 f"shape (N,), got h {tuple(h.shape)} and target {tuple(target.shape)}"
             )
         if target.size == 0:
-            raise ValueError("NegativeSamplingLoss got an empty batch")
+            raise InputError("NegativeSamplingLoss got an empty batch")
         negative = self.sampler.get_negative_sample(target)
         ids = xp.concatenate([target[:, None], negative], axis=1)  # (N, S+1)
         target_W = W[ids]  # (N, S+1, D)

@@ -36,12 +36,12 @@ def preprocess(text: str):
 def _as_corpus(corpus, vocab_size=None):
     corpus = np.asarray(corpus)
     if corpus.ndim != 1 or not np.issubdtype(corpus.dtype, np.integer):
-        raise ValueError(
+        raise InputError(
             f"corpus must be a 1-D array of int word ids, got shape {corpus.shape} "
             f"dtype {corpus.dtype}"
         )
     if vocab_size is not None and corpus.size and (corpus.min() < 0 or corpus.max() >= vocab_size):
-        raise ValueError(
+        raise InputError(
             f"word ids must lie in [0, {vocab_size}) (vocab_size), "
             f"got ids from {corpus.min()} to {corpus.max()}"
         )
@@ -79,7 +79,7 @@ def create_contexts_target(corpus, window_size: int = 1):
     """
     corpus = _as_corpus(corpus)
     if corpus.size <= 2 * window_size:
-        raise ValueError(
+        raise InputError(
             f"corpus of {corpus.size} words is too short for window_size={window_size}"
         )
     windows = np.lib.stride_tricks.sliding_window_view(corpus, 2 * window_size + 1)
@@ -129,7 +129,7 @@ def normalize(x):
     """
     x = np.asarray(x)
     if x.ndim not in (1, 2):
-        raise ValueError(f"normalize expects a vector or a matrix, got shape {x.shape}")
+        raise InputError(f"normalize expects a vector or a matrix, got shape {x.shape}")
     s = np.sqrt(np.sum(x * x, axis=-1, keepdims=True))
     return x / np.where(s == 0, 1, s).astype(x.dtype, copy=False)
 
@@ -204,7 +204,7 @@ def ppmi(C, verbose: bool = False, eps: float = 1e-8, chunk_rows: int = 1024):
     """
     C = np.asarray(C)
     if C.ndim != 2 or C.shape[0] != C.shape[1]:
-        raise ValueError(f"C must be a square (V, V) matrix, got shape {C.shape}")
+        raise InputError(f"C must be a square (V, V) matrix, got shape {C.shape}")
     N = float(C.sum(dtype=np.float64))
     S = C.sum(axis=0, dtype=np.float64)
     # 1 / S with 0 for unseen words: their C entries are all 0, so their PMI terms become
@@ -237,12 +237,12 @@ def randomized_svd(M, n_components: int, n_oversamples: int = 10, n_iter: int = 
     """
     M = np.asarray(M)
     if M.ndim != 2:
-        raise ValueError(f"M must be a matrix, got shape {M.shape}")
+        raise InputError(f"M must be a matrix, got shape {M.shape}")
     if not np.issubdtype(M.dtype, np.floating):
         M = M.astype(np.float32)
     k = int(n_components)
     if not 0 < k <= min(M.shape):
-        raise ValueError(f"n_components must be in 1..{min(M.shape)}, got {n_components}")
+        raise InputError(f"n_components must be in 1..{min(M.shape)}, got {n_components}")
     rank = min(k + n_oversamples, min(M.shape))
     rng = np.random.default_rng(seed)
     omega = rng.standard_normal((M.shape[1], rank)).astype(M.dtype)
@@ -271,4 +271,4 @@ def svd_word_vectors(M, dim: int = 100, method: str = "randomized", seed=0, n_it
     if method == "full":
         U, _, _ = np.linalg.svd(np.asarray(M), full_matrices=False)
         return U[:, :dim]
-    raise ValueError(f"method must be 'randomized' or 'full', got {method!r}")
+    raise InputError(f"method must be 'randomized' or 'full', got {method!r}")

@@ -17,6 +17,7 @@ mask (True = ignore this key) and a leading heads axis.
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ..errors import InputError
 
 # ---------------------------------------------------------------- the math, batched
 
@@ -87,10 +88,10 @@ def weight_sum_backward(hs, a, dc):
 
 def _check_states(hs, h, layer):
     if hs.ndim != 3:
-        raise ValueError(f"{layer} expects hs of shape (N, T, H), got {tuple(hs.shape)}")
+        raise InputError(f"{layer} expects hs of shape (N, T, H), got {tuple(hs.shape)}")
     N, _, H = hs.shape
     if h.ndim != 2 or h.shape != (N, H):
-        raise ValueError(f"{layer} expects h of shape ({N}, {H}), got {tuple(h.shape)}")
+        raise InputError(f"{layer} expects h of shape ({N}, {H}), got {tuple(h.shape)}")
 
 
 # ---------------------------------------------------------------- the book's layers
@@ -106,7 +107,7 @@ class WeightSum:
 
     def forward(self, hs, a):
         if a.shape != hs.shape[:2]:
-            raise ValueError(
+            raise InputError(
                 f"WeightSum expects weights of shape {tuple(hs.shape[:2])}, got {tuple(a.shape)}"
             )
         a3 = a[:, None, :]
@@ -185,7 +186,7 @@ class TimeAttention:
             or hs_dec.ndim != 3
             or (hs_enc.shape[0] != hs_dec.shape[0] or hs_enc.shape[2] != hs_dec.shape[2])
         ):
-            raise ValueError(
+            raise InputError(
                 "TimeAttention expects hs_enc (N, Te, H) and hs_dec (N, Td, H), got "
                 f"{tuple(hs_enc.shape)} and {tuple(hs_dec.shape)}"
             )

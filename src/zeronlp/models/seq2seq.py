@@ -19,6 +19,7 @@ import math
 from ..attention import TimeAttention
 from ..backend import get_array_module
 from ..decoding import beam_search, greedy_decode, sample_decode
+from ..errors import InputError
 from ..time_layers import TimeEmbedding
 from .base import BaseModel, collect_params
 from .init import lstm, output_layer, randn
@@ -116,7 +117,7 @@ class Seq2seq(BaseModel):
     def forward(self, xs, ts, train_flg=True):
         """train_flg=False (evaluation): the loss only, without the gradients."""
         if ts.ndim != 2 or ts.shape[1] < 2:
-            raise ValueError(f"ts must be answer ids of shape (N, Ta >= 2), got {tuple(ts.shape)}")
+            raise InputError(f"ts must be answer ids of shape (N, Ta >= 2), got {tuple(ts.shape)}")
         decoder_xs, decoder_ts = ts[:, :-1], ts[:, 1:]
         h = self.encoder.forward(xs)
         hs = self.decoder.hidden(decoder_xs, h)
@@ -149,12 +150,12 @@ class Seq2seq(BaseModel):
         start = module.broadcast_to(module.asarray(start_id, dtype=module.int64), (xs.shape[0],))
         decoders = {"greedy": greedy_decode, "sample": sample_decode, "beam": beam_search}
         if method not in decoders:
-            raise ValueError(f"method must be 'greedy', 'sample' or 'beam', got {method!r}")
+            raise InputError(f"method must be 'greedy', 'sample' or 'beam', got {method!r}")
         decode = decoders[method]
         known = list(inspect.signature(decode).parameters)[4:]  # after step, state, ids, len
         unknown = sorted(set(options) - set(known))
         if unknown:
-            raise ValueError(
+            raise InputError(
                 f"method {method!r} takes the options {', '.join(known)}; got {', '.join(unknown)}"
             )
         ids = decode(self.decoder.step, state, start, sample_size, **options)

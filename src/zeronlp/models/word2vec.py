@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import get_array_module, to_cpu
+from ..errors import InputError
 from ..layers import Embedding, NegativeSamplingLoss, as_ids
 from .base import BaseModel
 from .init import randn
@@ -32,7 +33,7 @@ class _Word2Vec(BaseModel):
 
     def __init__(self, vocab_size, hidden_size, window_size, corpus):
         if vocab_size < 2 or hidden_size < 1 or window_size < 1:
-            raise ValueError(
+            raise InputError(
                 "word2vec needs vocab_size >= 2, hidden_size >= 1 and window_size >= 1, got "
                 f"{vocab_size}, {hidden_size}, {window_size}"
             )
@@ -55,17 +56,17 @@ class _Word2Vec(BaseModel):
         target = as_ids(target, self.vocab_size, module, name="target ids")
         width = 2 * self.window_size
         if contexts.ndim != 2 or contexts.shape[1] != width:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} with window_size={self.window_size} expects contexts of "
                 f"shape (N, {width}), got {tuple(contexts.shape)}"
             )
         if target.shape != (contexts.shape[0],):
-            raise ValueError(
+            raise InputError(
                 f"target must have shape ({contexts.shape[0]},) to match contexts, "
                 f"got {tuple(target.shape)}"
             )
         if target.size == 0:
-            raise ValueError(f"{type(self).__name__} got an empty batch")
+            raise InputError(f"{type(self).__name__} got an empty batch")
         return contexts, target
 
 

@@ -11,6 +11,7 @@ gradient that does not fit its layer's output is reported in the user's terms.
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ..errors import InputError, InputTypeError
 from ..functions import log_softmax
 from ..layers import Dropout, Embedding, SigmoidWithLoss, as_ids
 
@@ -21,7 +22,7 @@ def as_float(x, dtype, xp, what):
     """x as an array of the layer's float dtype; TypeError for non-float input."""
     x = xp.asarray(x)
     if x.dtype.kind != "f":
-        raise TypeError(f"{what} must be a float array, got dtype {x.dtype}")
+        raise InputTypeError(f"{what} must be a float array, got dtype {x.dtype}")
     return x.astype(dtype, copy=False)
 
 
@@ -32,7 +33,7 @@ def check_shape(x, expected, what):
     )
     if not ok:
         want = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ")"
-        raise ValueError(f"{what} must have shape {want}, got {tuple(x.shape)}")
+        raise InputError(f"{what} must have shape {want}, got {tuple(x.shape)}")
 
 
 def check_grad(layer, dout, out_shape, dtype, names="(N, T, M)"):
@@ -47,7 +48,7 @@ def check_grad(layer, dout, out_shape, dtype, names="(N, T, M)"):
         hint = ""
         if sorted(dout.shape) == sorted(out_shape):
             hint = " (the same sizes in another order: a transposed gradient?)"
-        raise ValueError(
+        raise InputError(
             f"{layer}.backward got dout of shape {tuple(dout.shape)}, but its forward "
             f"produced an output of shape {tuple(out_shape)} {names}: the gradient of an "
             f"output must have that output's shape{hint}"
@@ -68,7 +69,7 @@ class TimeEmbedding(Embedding):
         (W,) = self.params
         ids = as_ids(xs, W.shape[0], get_array_module(W))
         if ids.ndim != 2:
-            raise ValueError(f"TimeEmbedding expects ids of shape (N, T), got {tuple(ids.shape)}")
+            raise InputError(f"TimeEmbedding expects ids of shape (N, T), got {tuple(ids.shape)}")
         return super().forward(ids)
 
 
@@ -80,9 +81,9 @@ class TimeAffine:
 
     def __init__(self, W, b):
         if getattr(getattr(W, "dtype", None), "kind", None) != "f" or W.ndim != 2:
-            raise TypeError(f"TimeAffine needs a float W of shape (D, M), got {W!r:.60}")
+            raise InputTypeError(f"TimeAffine needs a float W of shape (D, M), got {W!r:.60}")
         if getattr(b, "shape", None) != (W.shape[1],) or b.dtype != W.dtype:
-            raise ValueError(
+            raise InputError(
                 f"TimeAffine needs b of shape ({W.shape[1]},) and dtype {W.dtype}, got "
                 f"{getattr(b, 'shape', None)} {getattr(b, 'dtype', type(b).__name__)}"
             )
@@ -141,10 +142,10 @@ def check_targets(ts, shape, ignore_label, layer, xp):
         ts = ts.argmax(axis=2)
     check_shape(ts, (N, T), f"{layer} targets")
     if ts.dtype == bool or ts.dtype.kind not in "iu":
-        raise TypeError(f"{layer} target ids must be integers, got {ts.dtype}")
+        raise InputTypeError(f"{layer} target ids must be integers, got {ts.dtype}")
     t = ts.reshape(N * T)
     if int(t.min()) < ignore_label or int(t.max()) >= V:
-        raise ValueError(
+        raise InputError(
             f"{layer} target ids must lie in [0, {V}) or be {ignore_label} (ignored), "
             f"got ids from {int(t.min())} to {int(t.max())}"
         )
@@ -153,12 +154,12 @@ def check_targets(ts, shape, ignore_label, layer, xp):
 
 def check_scores(xs, layer, names="(N, T, V)"):
     if getattr(xs, "ndim", None) != 3 or xs.dtype.kind != "f":
-        raise ValueError(
+        raise InputError(
             f"{layer} expects float scores of shape {names}, got "
             f"{getattr(xs, 'dtype', type(xs).__name__)} of shape {tuple(getattr(xs, 'shape', ()))}"
         )
     if xs.shape[0] * xs.shape[1] == 0:
-        raise ValueError(f"{layer} got an empty batch of shape {tuple(xs.shape)}")
+        raise InputError(f"{layer} got an empty batch of shape {tuple(xs.shape)}")
 
 
 class TimeSoftmaxWithLoss:
@@ -216,7 +217,7 @@ class TimeSigmoidWithLoss(SigmoidWithLoss):
 
     def forward(self, xs, ts):
         if getattr(xs, "ndim", None) != 2:
-            raise ValueError(
+            raise InputError(
                 "TimeSigmoidWithLoss expects scores of shape (N, T), got "
                 f"{tuple(getattr(xs, 'shape', ()))}"
             )

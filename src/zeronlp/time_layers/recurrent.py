@@ -20,6 +20,7 @@ Every layer computes in the dtype of its weights: float inputs are cast to it.
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ..errors import InputError, InputTypeError
 from ..functions import sigmoid
 from .basic import as_float, check_grad, check_shape
 
@@ -30,24 +31,24 @@ def check_weights(layer, Wx, Wh, b, gates):
     """Raise unless Wx (D, gates*H), Wh (H, gates*H), b (gates*H,) share one float dtype."""
     for name, w in (("Wx", Wx), ("Wh", Wh), ("b", b)):
         if getattr(getattr(w, "dtype", None), "kind", None) != "f":
-            raise TypeError(
+            raise InputTypeError(
                 f"{layer} needs float weight arrays; {name} is "
                 f"{getattr(w, 'dtype', type(w).__name__)}"
             )
     G = f"{gates}H" if gates > 1 else "H"
     if Wx.ndim != 2 or Wh.ndim != 2 or b.ndim != 1:
-        raise ValueError(
+        raise InputError(
             f"{layer} expects Wx (D, {G}), Wh (H, {G}), b ({G},); got Wx "
             f"{tuple(Wx.shape)}, Wh {tuple(Wh.shape)}, b {tuple(b.shape)}"
         )
     H = Wh.shape[0]
     if Wh.shape[1] != gates * H or Wx.shape[1] != gates * H or b.shape[0] != gates * H:
-        raise ValueError(
+        raise InputError(
             f"{layer} expects Wx (D, {G}), Wh (H, {G}), b ({G},) with H = {H} from Wh; "
             f"got Wx {tuple(Wx.shape)}, Wh {tuple(Wh.shape)}, b {tuple(b.shape)}"
         )
     if not (Wx.dtype == Wh.dtype == b.dtype):
-        raise TypeError(
+        raise InputTypeError(
             f"{layer} weights must share one dtype, got Wx {Wx.dtype}, Wh {Wh.dtype}, b {b.dtype}"
         )
 
@@ -102,7 +103,7 @@ class _TimeRecurrent:
     def __init__(self, Wx, Wh, b, stateful=False):
         check_weights(self.name, Wx, Wh, b, self.gates)
         if not isinstance(stateful, bool):
-            raise TypeError(f"{self.name}: stateful must be True or False, got {stateful!r}")
+            raise InputTypeError(f"{self.name}: stateful must be True or False, got {stateful!r}")
         xp = get_array_module(Wx)
         self.params = [Wx, Wh, b]
         self.grads = [xp.zeros_like(Wx), xp.zeros_like(Wh), xp.zeros_like(b)]
@@ -117,7 +118,7 @@ class _TimeRecurrent:
         xs = as_float(xs, Wx.dtype, get_array_module(Wx), f"{self.name} xs")
         check_shape(xs, (None, None, Wx.shape[0]), f"{self.name} xs")
         if xs.shape[0] == 0 or xs.shape[1] == 0:
-            raise ValueError(f"{self.name} got an empty batch of shape {tuple(xs.shape)}")
+            raise InputError(f"{self.name} got an empty batch of shape {tuple(xs.shape)}")
         return xs
 
     def _start(self, name, N):
@@ -381,7 +382,7 @@ def _gru_bias(Wx, b):
     if b is None:
         return get_array_module(Wx).zeros(Wx.shape[1], dtype=Wx.dtype)
     if isinstance(b, bool):
-        raise TypeError(
+        raise InputTypeError(
             "the third argument of GRU/TimeGRU is the bias b (3H,); pass stateful= by keyword"
         )
     return b
@@ -533,7 +534,7 @@ class TimeBiLSTM:
         self.forward_lstm = TimeLSTM(Wx1, Wh1, b1, stateful)
         self.backward_lstm = TimeLSTM(Wx2, Wh2, b2, stateful)
         if Wh1.shape != Wh2.shape or Wx1.shape != Wx2.shape:
-            raise ValueError(
+            raise InputError(
                 f"TimeBiLSTM directions must have the same shapes, got Wx {tuple(Wx1.shape)} "
                 f"and {tuple(Wx2.shape)}, Wh {tuple(Wh1.shape)} and {tuple(Wh2.shape)}"
             )

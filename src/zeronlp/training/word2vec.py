@@ -205,7 +205,7 @@ def train_word2vec(
         )
     module = get_array_module(W_in)
     if comm is not None and comm.size > 1 and seed is None:
-        raise ValueError("train_word2vec over several ranks needs a seed (the same on all)")
+        raise InputError("train_word2vec over several ranks needs a seed (the same on all)")
     rng = np.random.default_rng(np.random.randint(2**31) if seed is None else seed)
     table = module.asarray(unigram_table(model.ns_loss.sampler.word_p))
     keep_p = keep_probability(np.bincount(corpus, minlength=V), sample)
