@@ -177,6 +177,24 @@ def test_train_word2vec_then_similar(tmp_path, data_dir, capsys):
     assert "zzzz" in capsys.readouterr().err
 
 
+def test_train_word2vec_prints_an_epoch_line_with_the_time_left(tmp_path, data_dir, capsys):
+    import re
+
+    run = tmp_path / "w2v"
+    argv = ["train", "word2vec", "--epochs", "2", "--train-size", "3000", "--hidden", "10"]
+    assert main(argv + ["--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    took = r"\((\d+ min )?\d+ s"
+    first = re.search(
+        rf"^epoch 1/2: mean loss (\d+\.\d{{3}}) {took}, about (\d+ min )?\d+ s left\)$", out, re.M
+    )
+    last = re.search(rf"^epoch 2/2: mean loss (\d+\.\d{{3}}) {took}\)$", out, re.M)
+    assert first and last, out
+    history = json.loads((run / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert [f"{h['loss']:.3f}" for h in history] == [first[1], last[1]]
+
+
 # ---------------------------------------------------------------- options: checked when parsed
 
 COUNTS = {

@@ -287,6 +287,19 @@ def test_training_learns_interchangeable_words(model_cls, batch_size, rng):
     assert same_group.mean() >= 0.9
 
 
+def test_on_epoch_gets_each_epochs_number_and_batch_losses(rng):
+    corpus, _ = grouped_corpus(rng)
+    model = CBOW(int(corpus.max()) + 1, 8, 2, corpus)
+    calls = []
+    history = train_word2vec(
+        model, corpus, 2, epochs=3, batch_size=500, seed=0, verbose=False,
+        on_epoch=lambda epoch, losses: calls.append((epoch, list(losses))),
+    )  # fmt: skip
+    assert [epoch for epoch, _ in calls] == [1, 2, 3]
+    assert all(losses for _, losses in calls)
+    assert sum((losses for _, losses in calls), []) == history
+
+
 def test_trainer_checks_its_arguments():
     corpus = np.array([0, 1, 2, 3, 4, 1, 2, 0])
     model = CBOW(5, 3, 1, corpus)

@@ -456,6 +456,20 @@ def train_word2vec(args):
         f"word2vec: {len(corpus)} tokens, vocabulary {len(word_to_id)}, model "
         f"{type(model).__name__}, lr {args.lr:g}, {_threads_note(args)}, run directory {run_dir}",
     )
+    history = []
+    started = time.time()
+
+    def end_of_epoch(epoch, epoch_losses):
+        # the epoch's mean batch loss, a checkpoint, and a line that stays in the terminal
+        if not epoch_losses:  # subsampling left no target in a tiny corpus
+            history.append({"epoch": epoch})
+            summary = "no targets after subsampling"
+        else:
+            history.append({"epoch": epoch, "loss": float(np.mean(epoch_losses))})
+            summary = f"mean loss {history[-1]['loss']:.3f}"
+        _checkpoint(model, run_dir, meta, history)
+        _epoch_line(args, epoch, started, summary)
+
     try:
         losses = fit(
             model,
@@ -468,16 +482,11 @@ def train_word2vec(args):
             seed=args.seed,
             verbose=not args.quiet,
             comm=world(),
+            on_epoch=end_of_epoch,
         )
     except TrainingDiverged:
-        _checkpoint(model, run_dir, meta, [])  # the rows were put back: all finite
+        _checkpoint(model, run_dir, meta, history)  # the rows were put back: all finite
         raise
-    per_epoch = max(len(losses) // args.epochs, 1)
-    history = [
-        {"epoch": e + 1, "loss": float(np.mean(losses[e * per_epoch : (e + 1) * per_epoch]))}
-        for e in range(args.epochs)
-    ]
-    _checkpoint(model, run_dir, meta, history)
     if not world().is_root:
         return 0
     vecs = backend.to_cpu(model.word_vecs)
@@ -488,8 +497,9 @@ def train_word2vec(args):
     print("take:took = go:? -> " + ", ".join(w for w, _ in best))
     counts = np.bincount(corpus, minlength=len(id_to_word))
     plots.write_word2vec_plots(run_dir, vecs, id_to_word, counts, losses)
+    final = f"final loss {history[-1]['loss']:.3f}" if "loss" in history[-1] else "no loss"
     print(
-        f"word2vec {type(model).__name__}: {_plural(args.epochs, 'epoch')}, final loss "
-        f"{history[-1]['loss']:.3f}; run directory {run_dir}"
+        f"word2vec {type(model).__name__}: {_plural(args.epochs, 'epoch')}, {final}; "
+        f"run directory {run_dir}"
     )
     return 0

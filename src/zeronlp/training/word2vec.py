@@ -146,6 +146,7 @@ def train_word2vec(
     seed=None,
     verbose=True,
     comm=None,
+    on_epoch=None,
 ):
     """Train a CBOW or SkipGram model on ``corpus`` with sparse SGD; see the module docstring.
 
@@ -168,6 +169,9 @@ def train_word2vec(
     ``np.random.seed`` makes runs repeatable.
     verbose: show a progress bar.
     comm: a zeronlp.distributed communicator (data-parallel, see below).
+    on_epoch: called after every epoch as ``on_epoch(epoch, losses)`` with the epoch's
+    number (1, 2, ...) and the mean losses of its batches (the ``zeronlp`` command prints
+    its epoch line and saves a checkpoint there).
 
     Returns the mean loss per target of every batch (a list of floats): for CBOW the book's
     loss, for SkipGram the sum over the 2*window contexts.
@@ -226,9 +230,12 @@ def train_word2vec(
     bar = tqdm(total=total_batches, disable=not show, unit="batch")
     try:
         for epoch in range(epochs):
+            first_batch = len(history)
             kept = corpus[rng.random(corpus.size) < keep_p[corpus]] if sample > 0 else corpus
             n_targets = kept.size - 2 * w
-            if n_targets < 1:
+            if n_targets < 1:  # subsampling kept too few words for one target
+                if on_epoch is not None:
+                    on_epoch(epoch + 1, [])
                 continue
             n_segs = -(-n_targets // L)
             pad = n_segs * L - n_targets
@@ -258,6 +265,8 @@ def train_word2vec(
                 done += 1
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.3f}", lr=f"{rate:.5f}", refresh=False)
+            if on_epoch is not None:
+                on_epoch(epoch + 1, history[first_batch:])
     finally:
         bar.close()
     return history
