@@ -24,9 +24,9 @@ from .functions import labels_from, log_softmax, sigmoid, softmax, softplus
 def as_ids(idx, vocab_size, xp=np, name="ids"):
     """Word ids as an integer array (any shape), checked against the vocabulary size.
 
-    Accepts a Python int, a list or an integer array. Raises TypeError for non-integer
-    ids and ValueError for ids outside [0, vocab_size): NumPy would silently read row
-    V-1 for id -1, which hides bugs.
+    Accepts a Python int, a list or an integer array. Raises InputTypeError (a TypeError)
+    for non-integer ids and InputError (a ValueError) for ids outside [0, vocab_size):
+    NumPy would silently read row V-1 for id -1, which hides bugs.
     """
     idx = xp.asarray(idx)
     if idx.dtype == bool or not xp.issubdtype(idx.dtype, xp.integer):
@@ -42,7 +42,7 @@ def as_ids(idx, vocab_size, xp=np, name="ids"):
 
 
 def check_last_dim(x, expected, layer):
-    """Raise ValueError unless x is an array whose last axis has length ``expected``."""
+    """Raise InputError unless x is an array whose last axis has length ``expected``."""
     shape = getattr(x, "shape", None)
     if shape is None:
         raise InputTypeError(f"{layer} expects an array, got {type(x).__name__}")

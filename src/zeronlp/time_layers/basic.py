@@ -19,7 +19,7 @@ from ..layers import Dropout, Embedding, SigmoidWithLoss, as_ids
 
 
 def as_float(x, dtype, xp, what):
-    """x as an array of the layer's float dtype; TypeError for non-float input."""
+    """x as an array of the layer's float dtype; InputTypeError for non-float input."""
     x = xp.asarray(x)
     if x.dtype.kind != "f":
         raise InputTypeError(f"{what} must be a float array, got dtype {x.dtype}")
@@ -27,7 +27,7 @@ def as_float(x, dtype, xp, what):
 
 
 def check_shape(x, expected, what):
-    """Raise ValueError unless x.shape equals ``expected`` (None matches any length)."""
+    """Raise InputError unless x.shape equals ``expected`` (None matches any length)."""
     ok = x.ndim == len(expected) and all(
         e is None or s == e for s, e in zip(x.shape, expected, strict=True)
     )
@@ -37,7 +37,7 @@ def check_shape(x, expected, what):
 
 
 def check_grad(layer, dout, out_shape, dtype, names="(N, T, M)"):
-    """dout as the layer's float dtype, or a ValueError that says which layer got what.
+    """dout as the layer's float dtype, or an InputError that says which layer got what.
 
     The gradient a backward receives is the gradient of the array its forward returned,
     so the two shapes must match; a learner's backward that hands on a transposed array
