@@ -83,8 +83,8 @@ def find_file(subdir: str, fname: str, url: str, sha256: str, progressbar: bool 
     downloads to a temporary file in the cache directory and deletes it on any failure), so
     the cache never holds a partial or corrupt file. A cached file is re-hashed on each call
     and downloaded again if it does not match. Raises DatasetNotFoundError (a
-    FileNotFoundError) when the file is nowhere and cannot be downloaded, and ValueError when
-    the downloaded bytes do not match ``sha256`` (DataError, offline, for a cached file).
+    FileNotFoundError) when the file is nowhere and cannot be downloaded, and DataError (a
+    ValueError) when the downloaded bytes, or offline a cached file, do not match ``sha256``.
     """
     searched = []
     data = data_dir()
