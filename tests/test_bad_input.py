@@ -81,6 +81,19 @@ def test_soft_or_malformed_2d_targets_are_refused_not_argmaxed():
     assert SoftmaxWithLoss().forward(x, np.array([[0, 1, 0], [1, 0, 0]])) > 0
 
 
+def test_soft_3d_targets_of_time_losses_are_refused_not_argmaxed():
+    from zeronlp.fused import TimeAffineSoftmaxWithLoss
+    from zeronlp.time_layers import TimeSoftmaxWithLoss
+
+    xs, soft = np.zeros((1, 2, 3)), np.array([[[0.2, 0.7, 0.1], [1, 0, 0]]])
+    with pytest.raises(ValueError, match="must be one-hot rows"):
+        TimeSoftmaxWithLoss().forward(xs, soft)
+    fused = TimeAffineSoftmaxWithLoss(np.zeros((4, 3)), np.zeros(3))
+    with pytest.raises(ValueError, match="must be one-hot rows"):
+        fused.forward(np.zeros((1, 2, 4)), soft)
+    assert TimeSoftmaxWithLoss().forward(xs, np.array([[[0, 1, 0], [1, 0, 0]]])) > 0
+
+
 @pytest.mark.parametrize("ids", [[0, 3], [-1, 0], [[1, 5]]])
 def test_convert_one_hot_refuses_ids_outside_the_vocabulary(ids):
     from zeronlp.text import convert_one_hot

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..errors import InputError, InputTypeError
-from ..functions import log_softmax
+from ..functions import labels_from, log_softmax
 from ..layers import Dropout, Embedding, SigmoidWithLoss, as_ids
 
 # ---------------------------------------------------------------- checks
@@ -138,8 +138,8 @@ def check_targets(ts, shape, ignore_label, layer, xp):
     """
     N, T, V = shape
     ts = xp.asarray(ts)
-    if ts.shape == tuple(shape):  # one-hot targets, as the book allows
-        ts = ts.argmax(axis=2)
+    if ts.shape == tuple(shape):  # one-hot targets, as the book allows (refused if not one-hot)
+        ts = labels_from(ts, shape)
     check_shape(ts, (N, T), f"{layer} targets")
     if ts.dtype == bool or ts.dtype.kind not in "iu":
         raise InputTypeError(f"{layer} target ids must be integers, got {ts.dtype}")
