@@ -144,6 +144,16 @@ def can_check_values(x) -> bool:
     return _device_checks or not is_device_array(x)
 
 
+def loss_value(x):
+    """A loss as layers return it: a Python float from NumPy, a 0-d array on a GPU.
+
+    ``float()`` of a device value makes the host wait for the GPU, so a layer leaves that
+    to whoever shows the loss (once per step, the progress bar); ``float(loss)``,
+    ``math.isfinite(loss)`` and ``f"{loss:.3f}"`` work on both.
+    """
+    return x if is_device_array(x) else float(x)
+
+
 def to_cpu(x):
     """A NumPy array with the data of ``x`` (a no-op for NumPy arrays and Python values)."""
     if _cupy is not None and isinstance(x, _cupy.ndarray):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import get_array_module, scatter_add
+from .backend import can_check_values, get_array_module, loss_value, scatter_add
 from .functions import labels_from, log_softmax, sigmoid, softmax, softplus
 
 # ---------------------------------------------------------------- input checks
@@ -25,12 +25,14 @@ def as_ids(idx, vocab_size, xp=np, name="ids"):
 
     Accepts a Python int, a list or an integer array. Raises TypeError for non-integer
     ids and ValueError for ids outside [0, vocab_size): NumPy would silently read row
-    V-1 for id -1, which hides bugs.
+    V-1 for id -1, which hides bugs. The range check reads the ids, so for ids already on a
+    GPU it runs only inside ``backend.device_checks()`` (check them on the host before they
+    move; a training step never waits for the host).
     """
     idx = xp.asarray(idx)
-    if idx.dtype == bool or not xp.issubdtype(idx.dtype, xp.integer):
+    if idx.dtype == bool or not np.issubdtype(idx.dtype, np.integer):
         raise TypeError(f"{name} must be integers, got dtype {idx.dtype}")
-    if idx.size:
+    if idx.size and can_check_values(idx):
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= vocab_size:
             raise ValueError(
@@ -168,7 +170,7 @@ class SoftmaxWithLoss:
         logp = log_softmax(x)
         self.y = xp.exp(logp)
         N = x.shape[0]
-        return float(-logp[xp.arange(N), self.t].sum() / N)
+        return loss_value(-logp[xp.arange(N), self.t].sum() / N)
 
     def backward(self, dout=1):
         xp = get_array_module(self.y)
@@ -199,7 +201,7 @@ class SigmoidWithLoss:
         check_same_shape(x, t, "scores", "labels")
         if t.size == 0:
             raise ValueError("SigmoidWithLoss got an empty batch")
-        if t.size and (float(t.min()) < 0 or float(t.max()) > 1):
+        if can_check_values(t) and (float(t.min()) < 0 or float(t.max()) > 1):
             raise ValueError(
                 f"SigmoidWithLoss labels must lie in [0, 1], got values from "
                 f"{float(t.min())} to {float(t.max())}"
@@ -207,7 +209,7 @@ class SigmoidWithLoss:
         # integer labels would promote float32 scores to float64 in (y - t)
         self.t = t = t.astype(x.dtype, copy=False)
         self.y = sigmoid(x)
-        return float((softplus(x) - t * x).sum() / t.size)
+        return loss_value((softplus(x) - t * x).sum() / t.size)
 
     def backward(self, dout=1):
         return (self.y - self.t) * (dout / self.t.size)
@@ -388,7 +390,7 @@ class NegativeSamplingLoss:
         self.cache = (h, ids, target_W, score)
         N = target.shape[0]
         # label 1 for column 0 (the positive), 0 for the negatives
-        return float((softplus(score).sum() - score[:, 0].sum()) / N)
+        return loss_value((softplus(score).sum() - score[:, 0].sum()) / N)
 
     def backward(self, dout=1):
         h, ids, target_W, score = self.cache
