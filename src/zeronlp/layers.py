@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import can_check_values, get_array_module, loss_value, scatter_add
+from .backend import (
+    can_check_values,
+    device_of,
+    get_array_module,
+    loss_value,
+    on_device_of,
+    scatter_add,
+)
 from .functions import labels_from, log_softmax, sigmoid, softmax, softplus
 
 # ---------------------------------------------------------------- input checks
@@ -306,6 +313,9 @@ class UnigramSampler:
     [0, 1 - p(target)) is mapped through the cumulative distribution with the target's
     interval cut out, which is exactly sampling from p restricted to the other words. Ids
     may repeat within a row (sampling with replacement, as word2vec and gensim do).
+
+    The tables live where the targets live (copied to a GPU once, on first use there), and
+    the draw never reads a value back, so on a GPU it never makes the host wait.
     """
 
     def __init__(self, corpus, power, sample_size):
@@ -324,32 +334,37 @@ class UnigramSampler:
         self.word_p = p / p.sum()
         self.cdf = np.cumsum(self.word_p)
         self.cdf[-1] = 1.0
+        # the most probable word other than w, for the rare draw that rounding puts on w
+        first, second = np.argsort(-self.word_p, kind="stable")[:2]
+        self.other = np.where(np.arange(self.vocab_size) == first, second, first)
+        self._tables = {"cpu": (self.cdf, self.word_p, self.other)}
+
+    def _tables_for(self, target):
+        """(cdf, word_p, other) on the device of ``target``, copied there once."""
+        device = device_of(target)
+        if device not in self._tables:
+            xp = get_array_module(target)
+            with on_device_of(target):
+                self._tables[device] = tuple(
+                    xp.asarray(a) for a in (self.cdf, self.word_p, self.other)
+                )
+        return self._tables[device]
 
     def get_negative_sample(self, target):
         xp = get_array_module(target)
         target = as_ids(target, self.vocab_size, xp, name="target ids").reshape(-1)
-        cdf = xp.asarray(self.cdf)
-        p_t = xp.asarray(self.word_p)[target][:, None]  # (N, 1)
-        lo_t = (cdf[target] - xp.asarray(self.word_p)[target])[:, None]
+        cdf, word_p, other = self._tables_for(target)
+        p_t = word_p[target][:, None]  # (N, 1)
+        lo_t = cdf[target][:, None] - p_t  # where the target's interval starts
         shape = (target.size, self.sample_size)
         u = xp.random.random_sample(shape) * (1.0 - p_t)
         u += p_t * (u >= lo_t)  # jump over the target's interval of the CDF
         negative = xp.searchsorted(cdf, u, side="right")
         xp.minimum(negative, self.vocab_size - 1, out=negative)
-        # Rounding at an interval edge can still land on the target; redraw those few.
+        # Rounding at an interval edge can still land on the target (about once in 1e16
+        # draws); such a draw takes another word without a data-dependent loop.
         clash = negative == target[:, None]
-        while bool(clash.any()):
-            rows = xp.nonzero(clash)[0]
-            redraw = self._draw_excluding(target[rows], xp)
-            negative[clash] = redraw
-            clash = negative == target[:, None]
-        return negative
-
-    def _draw_excluding(self, target, xp):
-        cdf = xp.asarray(self.cdf)
-        u = xp.random.random_sample(target.shape)
-        ids = xp.minimum(xp.searchsorted(cdf, u, side="right"), self.vocab_size - 1)
-        return ids  # any remaining clash is redrawn by the caller's loop
+        return xp.where(clash, other[target][:, None], negative)
 
 
 class NegativeSamplingLoss:
