@@ -180,6 +180,34 @@ def seed(s: int) -> None:
         _cupy.random.seed(s)
 
 
+class RandomReplay:
+    """Replays the same random draws: NumPy's global generator and, with a GPU, CuPy's.
+
+    replay = RandomReplay()   # remembers the current state
+    replay.replay()           # every call: the generators restart from that state
+    replay.restore()          # back to the state of creation (NumPy) / the original
+                              # generator object (CuPy)
+    Gradient checks use it so that dropout and negative sampling draw the same numbers in
+    every forward. CuPy's generator has no get/set state, so each replay installs a fresh
+    generator with one fixed seed.
+    """
+
+    def __init__(self):
+        self._np_state = np.random.get_state()
+        self._cupy_state = _cupy.random.get_random_state() if gpu_available() else None
+        self._cupy_seed = int(self._np_state[1][0])
+
+    def replay(self) -> None:
+        np.random.set_state(self._np_state)
+        if self._cupy_state is not None:
+            _cupy.random.set_random_state(_cupy.random.RandomState(self._cupy_seed))
+
+    def restore(self) -> None:
+        np.random.set_state(self._np_state)
+        if self._cupy_state is not None:
+            _cupy.random.set_random_state(self._cupy_state)
+
+
 def scatter_add(target, indices, values, rows=None, weights=None) -> None:
     """Add rows into ``target`` at ``indices``, summing repeated indices, in place.
 
