@@ -7,7 +7,7 @@ import inspect
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..backend import get_array_module
+from ..backend import get_array_module, on_device_of
 from ..errors import InputError
 from .trainer import perplexity
 
@@ -24,9 +24,18 @@ def eval_perplexity(model, corpus, batch_size=10, time_size=35, verbose=False):
 
     The corpus is read as ``batch_size`` streams, ``time_size`` tokens at a time, through
     the stateful model, as in training; call ``model.reset_state()`` first to start from
-    nothing (the book does). corpus: (L,) ids. A loss past the float range gives ``inf``.
+    nothing (the book does). corpus: (L,) ids, NumPy or CuPy; it is read on the model's
+    device (copied there once), and the losses are summed there: the host reads one number
+    at the end. A loss past the float range gives ``inf``.
     """
-    corpus = np.asarray(corpus)
+    xp = get_array_module(*model.params) if model.params else get_array_module(corpus)
+    with on_device_of(model.params[0] if model.params else corpus):
+        corpus = xp.asarray(corpus)
+        return _perplexity_on(model, corpus, xp, batch_size, time_size, verbose)
+
+
+def _perplexity_on(model, corpus, xp, batch_size, time_size, verbose):
+    """eval_perplexity's loop, with corpus (L,) already on the model's device."""
     corpus_size = len(corpus)
     max_iters = (corpus_size - 1) // (batch_size * time_size)
     if max_iters == 0:
@@ -35,13 +44,13 @@ def eval_perplexity(model, corpus, batch_size=10, time_size=35, verbose=False):
             f"({batch_size} x {time_size})"
         )
     jump = (corpus_size - 1) // batch_size
-    offsets = np.arange(batch_size)[:, None] * jump + np.arange(time_size)
+    offsets = xp.arange(batch_size)[:, None] * jump + xp.arange(time_size)
     total_loss = 0.0
     for iters in tqdm(range(max_iters), disable=not verbose, desc="perplexity", leave=False):
         idx = offsets + iters * time_size
         xs, ts = corpus[idx % corpus_size], corpus[(idx + 1) % corpus_size]
-        total_loss += _forward_eval(model, xs, ts)
-    return perplexity(total_loss / max_iters)
+        total_loss = total_loss + _forward_eval(model, xs, ts)  # on a GPU: a device sum
+    return perplexity(float(total_loss) / max_iters)
 
 
 def seq2seq_accuracy(model, x, t, batch_size=1000, method="greedy", **options):
@@ -60,8 +69,8 @@ def seq2seq_accuracy(model, x, t, batch_size=1000, method="greedy", **options):
         xb, tb = x[i : i + batch_size], t[i : i + batch_size]
         guess = model.generate_batch(xb, tb[:, 0], tb.shape[1] - 1, method, **options)
         module = get_array_module(guess)
-        correct += int(module.all(guess == module.asarray(tb[:, 1:]), axis=1).sum())
-    return correct / len(x)
+        correct = correct + module.all(guess == module.asarray(tb[:, 1:]), axis=1).sum()
+    return int(correct) / len(x)  # one read of a device count, after all batches
 
 
 def eval_seq2seq(model, question, correct, id_to_char, verbose=False, is_reverse=False):
