@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from ..backend import float_dtype, xp
+from ..backend import float_dtype, get_array_module, on_device_of, to_cpu, xp
 from ..time_layers import (
     TimeAffine,
     TimeDropout,
@@ -127,7 +127,9 @@ class LanguageModel(BaseModel):
             raise ValueError(f"sample_size must be >= 1, got {sample_size}")
         if sample_size == 1:
             return [int(start_id)]
-        start = xp().asarray([int(start_id)])
+        W = self.params[0]  # on the model's device, which need not be the current one
+        with on_device_of(W):
+            start = get_array_module(W).asarray([int(start_id)])
         state, n = self.get_state(), sample_size - 1
         if method == "sample":
             ids = sample_decode(self._step, state, start, n, temperature, top_k, skip_ids)
@@ -137,7 +139,7 @@ class LanguageModel(BaseModel):
             ids, _ = beam_search(self._step, state, start, n, beam_width, skip_ids=skip_ids)
         else:
             raise ValueError(f"method must be 'sample', 'greedy' or 'beam', got {method!r}")
-        return [int(start_id)] + [int(i) for i in ids[0]]
+        return [int(start_id)] + to_cpu(ids[0]).tolist()  # one copy to the host
 
 
 def _layer_state(layer):
