@@ -179,7 +179,28 @@ def __getattr__(name):  # module-level: everything else is NumPy's, returning fa
 
 
 _numpy_namespace = _Module("fake_cupy.numpy", np)
-random = _Module("fake_cupy.random", np.random)
+
+
+class _Random(_Module):
+    """cupy.random: draws from NumPy's global generator; CuPy's generator-object API."""
+
+    class RandomState:
+        def __init__(self, seed=None):
+            self.seed = seed
+
+    def get_random_state(self):
+        state = self.RandomState()
+        state.np_state = np.random.get_state()
+        return state
+
+    def set_random_state(self, state):
+        if state.seed is not None:
+            np.random.seed(state.seed)
+        else:
+            np.random.set_state(state.np_state)
+
+
+random = _Random("fake_cupy.random", np.random)
 linalg = _Module("fake_cupy.linalg", np.linalg)
 cuda = types.SimpleNamespace(
     runtime=types.SimpleNamespace(getDeviceCount=lambda: 1), Device=lambda i=0: _Device()
