@@ -255,3 +255,94 @@ def test_save_on_gpu_load_on_cpu_and_back(cp, tmp_path):
     for p, q in zip(cpu.params, again.params, strict=True):
         assert backend.get_array_module(q) is cp
         np.testing.assert_array_equal(backend.to_cpu(q), p)
+
+
+# ---------------------------------------------------------------- fused kernels
+
+
+@pytest.fixture
+def real_cp(cp):
+    """CuPy itself: the kernels are CUDA code, fake_cupy cannot run them."""
+    if not backend.is_device_array(cp.zeros(1)) or hasattr(cp, "allow_synchronize"):
+        pytest.skip("CUDA kernels need CuPy and a GPU")
+    return cp
+
+
+def _both(cp, *arrays):
+    """The arrays as NumPy copies and as CuPy copies."""
+    return [a.copy() for a in arrays], [cp.asarray(a) for a in arrays]
+
+
+def _same(gpu_arrays, cpu_arrays, what):
+    for k, (g, c) in enumerate(zip(gpu_arrays, cpu_arrays, strict=True)):
+        _close(g, c, f"{what} array {k}")
+
+
+@pytest.mark.parametrize("N,H", [(1, 1), (3, 5), (20, 650)])
+def test_lstm_kernels_equal_their_reference(real_cp, N, H):
+    from zeronlp import cupy_kernels as K
+
+    rng = np.random.default_rng(4)
+
+    def f(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    out = [np.zeros((N, H), np.float32) for _ in range(3)]
+    cpu, gpu = _both(real_cp, f(N, 4 * H), f(N, 4 * H), f(N, H), *out)
+    K.lstm_step_forward(*cpu)  # NumPy arrays: the reference formula
+    K.lstm_step_forward(*gpu)  # CuPy arrays: the kernel
+    _same([gpu[0], *gpu[3:]], [cpu[0], *cpu[3:]], "LSTM forward")
+    gates, tc, c_prev = cpu[0], cpu[4], cpu[2]
+    args = (f(N, H), f(N, H), f(N, H), c_prev, tc, gates, np.zeros((N, 4 * H), np.float32))
+    cpu, gpu = _both(real_cp, *args)
+    dc_prev = K.lstm_step_backward(*cpu)
+    dc_prev_gpu = K.lstm_step_backward(*gpu)
+    _same([gpu[-1], dc_prev_gpu], [cpu[-1], dc_prev], "LSTM backward")
+
+
+@pytest.mark.parametrize("N,H", [(1, 1), (3, 5), (20, 650)])
+def test_gru_kernels_equal_their_reference(real_cp, N, H):
+    from zeronlp import cupy_kernels as K
+
+    rng = np.random.default_rng(5)
+
+    def f(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    a, m, mh, h_prev = f(N, 3 * H), f(N, 2 * H), f(N, H), f(N, H)
+    z = np.zeros((N, H), np.float32)
+    cpu, gpu = _both(real_cp, a, m, h_prev, z)
+    K.gru_gates(*cpu), K.gru_gates(*gpu)
+    _same([gpu[0], gpu[3]], [cpu[0], cpu[3]], "GRU gates")
+    gates = cpu[0]
+    cpu, gpu = _both(real_cp, gates, mh, h_prev, z)
+    K.gru_output(*cpu), K.gru_output(*gpu)
+    _same([gpu[0], gpu[3]], [cpu[0], cpu[3]], "GRU output")
+    gates = cpu[0]
+    dh, drh, da = f(N, H), f(N, H), np.zeros((N, 3 * H), np.float32)
+    cpu, gpu = _both(real_cp, dh, h_prev, gates, da)
+    K.gru_backward_h(*cpu), K.gru_backward_h(*gpu)
+    _same([gpu[3]], [cpu[3]], "GRU backward h~")
+    cpu, gpu = _both(real_cp, dh, drh, h_prev, gates, da)
+    dh_prev, dh_prev_gpu = K.gru_backward_zr(*cpu), K.gru_backward_zr(*gpu)
+    _same([gpu[4], dh_prev_gpu], [cpu[4], dh_prev], "GRU backward z, r")
+
+
+@pytest.mark.parametrize("B,V", [(1, 2), (7, 13), (64, 10000)])
+def test_softmax_loss_kernels_equal_their_reference(real_cp, B, V):
+    from zeronlp import cupy_kernels as K
+
+    rng = np.random.default_rng(6)
+    x = (3 * rng.standard_normal((B, V))).astype(np.float32)
+    m = x.max(axis=1)
+    t = rng.integers(0, V, B)
+    t[0] = -1  # an ignored row: scale 0, no target column
+    s = K.softmax_row_sums(x, m)
+    s_gpu = K.softmax_row_sums(real_cp.asarray(x), real_cp.asarray(m))
+    _close(s_gpu, s, "row sums")
+    scale = np.where(t >= 0, 0.5 / s, 0).astype(np.float32)
+    dx = K.softmax_loss_grad(x, m, scale, t, 0.5)
+    cpu_args = (x, m, scale, t)
+    dx_gpu = K.softmax_loss_grad(*(real_cp.asarray(a) for a in cpu_args), 0.5)
+    _close(dx_gpu, dx, "loss gradient")
+    assert dx_gpu.dtype == np.float32

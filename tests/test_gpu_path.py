@@ -92,3 +92,90 @@ def test_a_training_step_never_reads_the_device(fake_gpu, name):
     with fake_gpu.allow_synchronize(False):
         loss = train_step(model, x, t, optimizer)
     assert np.isfinite(float(loss))  # the one read: the loss shown to the user
+
+
+# ---------------------------------------------------------------- kernels' reference formulas
+#
+# Each CuPy kernel in zeronlp.cupy_kernels is tested equal to its NumPy reference on a GPU
+# (tests/test_gpu.py); here each reference is proven equal to the layer code it stands for.
+
+
+def _f32(rng, *shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def test_lstm_kernel_references_equal_the_layer_step():
+    from zeronlp import cupy_kernels as K
+    from zeronlp import time_layers as TL
+
+    rng = np.random.default_rng(0)
+    N, H = 3, 5
+    a, m, c_prev = _f32(rng, N, 4 * H), _f32(rng, N, 4 * H), _f32(rng, N, H)
+    ours = [a.copy(), np.empty((N, H), "f"), np.empty((N, H), "f"), np.empty((N, H), "f")]
+    K.lstm_step_forward(ours[0], m, c_prev, *ours[1:])
+    layer = [a + m, np.empty((N, H), "f"), np.empty((N, H), "f"), np.empty((N, H), "f")]
+    TL._lstm_step_forward(
+        layer[0], c_prev, *layer[1:], TL._lstm_gate_scale(np.empty((H, 4 * H), "f"))
+    )
+    for x, y in zip(ours, layer, strict=True):
+        np.testing.assert_array_equal(x, y)
+    gates, tc = layer[0], layer[2]
+    dh, dh_out, dc = _f32(rng, N, H), _f32(rng, N, H), _f32(rng, N, H)
+    da = np.empty((N, 4 * H), "f")
+    dc_prev = K.lstm_step_backward(dh, dh_out, dc, c_prev, tc, gates, da)
+    da_layer, scratch = np.empty_like(da), np.empty_like(da)
+    dc_layer = TL._lstm_step_backward(dh + dh_out, dc, gates, c_prev, tc, da_layer, scratch)
+    np.testing.assert_array_equal(da, da_layer)
+    np.testing.assert_array_equal(dc_prev, dc_layer)
+
+
+def test_gru_kernel_references_equal_the_layer_step():
+    from zeronlp import cupy_kernels as K
+    from zeronlp import time_layers as TL
+
+    rng = np.random.default_rng(1)
+    N, H = 3, 5
+    a, Wh, h_prev = _f32(rng, N, 3 * H), _f32(rng, H, 3 * H), _f32(rng, N, H)
+    layer_a, rh, h = a.copy(), np.empty((N, H), "f"), np.empty((N, H), "f")
+    TL._gru_step_forward(layer_a, h_prev, Wh, rh, h)
+    ours_a, ours_rh, ours_h = a.copy(), np.empty_like(rh), np.empty_like(h)
+    K.gru_gates(ours_a, h_prev @ Wh[:, : 2 * H], h_prev, ours_rh)
+    K.gru_output(ours_a, ours_rh @ Wh[:, 2 * H :], h_prev, ours_h)
+    for x, y in [(ours_a, layer_a), (ours_rh, rh), (ours_h, h)]:
+        np.testing.assert_array_equal(x, y)
+    dh = _f32(rng, N, H)
+    WhT = np.ascontiguousarray(Wh.T)
+    da_layer = np.empty_like(a)
+    dh_prev_layer = TL._gru_step_backward(dh, layer_a, h_prev, WhT, da_layer)
+    da = np.empty_like(a)
+    K.gru_backward_h(dh, h_prev, layer_a, da)
+    dh_prev = K.gru_backward_zr(dh, da[:, 2 * H :] @ WhT[2 * H :], h_prev, layer_a, da)
+    dh_prev += da[:, : 2 * H] @ WhT[: 2 * H]
+    np.testing.assert_array_equal(da, da_layer)
+    np.testing.assert_allclose(dh_prev, dh_prev_layer, rtol=1e-6, atol=1e-6)
+
+
+def test_softmax_loss_kernel_references_equal_the_loss_layer():
+    from zeronlp import cupy_kernels as K
+    from zeronlp import time_layers as TL
+
+    rng = np.random.default_rng(2)
+    N, T, V = 2, 3, 7
+    xs, ts = _f32(rng, N, T, V), rng.integers(0, V, (N, T))
+    ts[0, 1] = -1  # an ignored target
+    layer = TL.TimeSoftmaxWithLoss()
+    loss = layer.forward(xs, ts)
+    dxs = layer.backward(2.0)
+    x, t = xs.reshape(N * T, V), ts.reshape(-1)
+    m = x.max(axis=1)
+    s = K.softmax_row_sums(x, m)
+    counted = t != -1
+    count = int(counted.sum())
+    rows = np.flatnonzero(counted)
+    ours = (np.log(s[rows]) + m[rows] - x[rows, t[rows]]).sum() / count
+    np.testing.assert_allclose(ours, loss, rtol=1e-6)
+    coef = 2.0 / count
+    scale = np.where(counted, coef / s, 0).astype(np.float32)
+    dx = K.softmax_loss_grad(x, m, scale, t, coef)
+    np.testing.assert_allclose(dx.reshape(N, T, V), dxs, rtol=1e-5, atol=1e-7)
+    assert dx.dtype == np.float32
