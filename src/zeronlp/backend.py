@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 import scipy.sparse as _sparse
 
-try:  # CuPy is an optional extra: pip install "zeronlp[gpu]"
+try:  # CuPy is an optional extra: pip install "zeronlp[gpu-cuda12]" (or gpu-cuda13)
     import cupy as _cupy
 except Exception:  # ImportError, or a CuPy without a usable CUDA runtime
     _cupy = None
@@ -49,8 +49,8 @@ def use_gpu() -> None:
     global _current
     if not gpu_available():
         raise RuntimeError(
-            "use_gpu() needs CuPy and a CUDA GPU; install the extra with "
-            "pip install 'zeronlp[gpu]' on a machine with a GPU"
+            "use_gpu() needs CuPy and a CUDA GPU; on a machine with a GPU install the extra "
+            "for its CUDA: pip install 'zeronlp[gpu-cuda12]' or 'zeronlp[gpu-cuda13]'"
         )
     _current = _cupy
 
