@@ -73,11 +73,39 @@ def test_gradcheck_replays_cupys_random_draws(fake_cupy_random):
 # optimizer) must run under it. The loss is read afterwards, as the progress bar does.
 
 
+def fake_cupy_module():
+    import fake_cupy
+
+    return fake_cupy
+
+
 @pytest.fixture
 def fake_gpu(monkeypatch):
     import fake_cupy
 
     return fake_cupy.install(monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda a: float(a.sum()),
+        lambda a: int(a.sum()),
+        lambda a: bool(a.sum()),
+        lambda a: a.sum().item(),
+        lambda a: a.tolist(),
+        lambda a: f"{a.sum():.3f}",
+        lambda a: a[a > 0],
+        lambda a: fake_cupy_module().flatnonzero(a),
+        lambda a: a.nonzero(),
+    ],
+)
+def test_fake_cupy_catches_every_host_read(fake_gpu, read):
+    a = fake_gpu.asarray(np.array([1.5, -2.0]))
+    assert isinstance(a.sum(), fake_gpu.ndarray) and isinstance(a[0], fake_gpu.ndarray)
+    with fake_gpu.allow_synchronize(False), pytest.raises(fake_gpu.SynchronizeError):
+        read(a)
+    read(a)  # allowed outside
 
 
 @pytest.mark.parametrize("name", STEP_MODELS)
