@@ -28,8 +28,9 @@ def eval_perplexity(model, corpus, batch_size=10, time_size=35, verbose=False):
     device (copied there once), and the losses are summed there: the host reads one number
     at the end. A loss past the float range gives ``inf``.
     """
-    xp = get_array_module(*model.params) if model.params else get_array_module(corpus)
-    with on_device_of(model.params[0] if model.params else corpus):
+    params = getattr(model, "params", None) or [corpus]  # a model without parameters too
+    xp = get_array_module(params[0])
+    with on_device_of(params[0]):
         corpus = xp.asarray(corpus)
         return _perplexity_on(model, corpus, xp, batch_size, time_size, verbose)
 
