@@ -77,7 +77,7 @@ def _layer_cases(rng):
     N, T, D, H, V = 3, 4, 5, 6, 11
     ids = rng.integers(0, V, (N, T))
     lstm = [f(D, 4 * H), f(H, 4 * H), f(4 * H)]
-    heads = [f(D, D), f(D)] * 4
+    heads = [a for _ in range(4) for a in (f(D, D), f(D))]  # Wq, bq, Wk, bk, Wv, bv, Wo, bo
     return {
         "MatMul": (made(L.MatMul, f(D, H)), (f(N, D),)),
         "Affine": (made(L.Affine, f(D, H), f(H)), (f(N, D),)),
