@@ -729,3 +729,26 @@ def test_a_carried_state_of_another_batch_size_is_dropped(cls):
     layer.set_state(np.zeros((10, 2)))
     with pytest.raises(ValueError, match=r"state h must have shape \(1, 2\), got \(10, 2\)"):
         layer.forward(xs)
+
+
+def test_softmax_loss_never_reads_the_device_in_a_step(monkeypatch):
+    # the book-shaped loss on (fake) GPU arrays: no host read in forward or backward
+    import fake_cupy
+
+    gpu = fake_cupy.install(monkeypatch)
+    rng = np.random.default_rng(0)
+    xs, ts = rng.standard_normal((2, 3, 5)).astype(np.float32), rng.integers(0, 5, (2, 3))
+    ts[0, 1] = -1
+    cpu = TimeSoftmaxWithLoss()
+    loss, dxs = cpu.forward(xs, ts), cpu.backward(2.0)
+    layer = TimeSoftmaxWithLoss()
+    with gpu.allow_synchronize(False):
+        gpu_loss = layer.forward(gpu.asarray(xs), gpu.asarray(ts))
+        gpu_dxs = layer.backward(2.0)
+    assert float(gpu_loss) == pytest.approx(loss, rel=1e-6)
+    np.testing.assert_allclose(np.asarray(gpu_dxs), dxs, rtol=1e-6)
+    ignored = TimeSoftmaxWithLoss()
+    with gpu.allow_synchronize(False):
+        none_counted = ignored.forward(gpu.asarray(xs), gpu.asarray(np.full((2, 3), -1)))
+        zero = ignored.backward()
+    assert float(none_counted) == 0.0 and not np.asarray(zero).any()

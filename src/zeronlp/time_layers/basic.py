@@ -10,7 +10,7 @@ gradient that does not fit its layer's output is reported in the user's terms.
 
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend import can_check_values, get_array_module, loss_value
 from ..errors import InputError, InputTypeError
 from ..functions import labels_from, log_softmax
 from ..layers import Dropout, Embedding, SigmoidWithLoss, as_ids
@@ -134,7 +134,8 @@ class TimeDropout(Dropout):
 def check_targets(ts, shape, ignore_label, layer, xp):
     """Target ids (N*T,) for scores of shape (N, T, V); ts: (N, T) ids or (N, T, V) one-hot.
 
-    Ids must lie in [0, V) or equal ``ignore_label``.
+    Ids must lie in [0, V) or equal ``ignore_label``; that check reads the ids, so on a GPU
+    it runs only inside ``backend.device_checks()`` (a training step never waits for the host).
     """
     N, T, V = shape
     ts = xp.asarray(ts)
@@ -144,7 +145,7 @@ def check_targets(ts, shape, ignore_label, layer, xp):
     if ts.dtype == bool or ts.dtype.kind not in "iu":
         raise InputTypeError(f"{layer} target ids must be integers, got {ts.dtype}")
     t = ts.reshape(N * T)
-    if int(t.min()) < ignore_label or int(t.max()) >= V:
+    if can_check_values(t) and (int(t.min()) < ignore_label or int(t.max()) >= V):
         raise InputError(
             f"{layer} target ids must lie in [0, {V}) or be {ignore_label} (ignored), "
             f"got ids from {int(t.min())} to {int(t.max())}"
@@ -189,11 +190,12 @@ class TimeSoftmaxWithLoss:
         mask = t != self.ignore_label  # (N*T,) the counted targets
         t = xp.where(mask, t, 0)  # any valid id on ignored rows; their terms are masked
         logp = log_softmax(xs.reshape(N * T, V))  # (N*T, V)
-        count = int(mask.sum())
+        # the mean over the counted targets; with none counted the sum is 0, and so the loss
+        count = xp.maximum(mask.sum(), 1)  # a device scalar on a GPU: nothing waits for it
         rows = xp.arange(N * T)
-        loss = -float((logp[rows, t] * mask).sum()) / count if count else 0.0
+        loss = -(logp[rows, t] * mask).sum() / count
         self.cache = (t, xp.exp(logp), mask, count, xs.shape)
-        return loss
+        return loss_value(loss)
 
     def backward(self, dout=1):
         if self.cache is None:
@@ -204,7 +206,7 @@ class TimeSoftmaxWithLoss:
         dx = ys  # (N*T, V) softmax
         dx[xp.arange(t.size), t] -= 1
         dx *= mask.astype(dx.dtype)[:, None]  # ignored rows: 0
-        dx *= dout / count if count else 0.0
+        dx *= dout / count
         return dx.reshape(shape)
 
 
