@@ -11,7 +11,7 @@
     zeronlp generate RUN --start you           text from a language model
     zeronlp similar RUN you                    nearest words (word2vec runs, book .pkl)
     zeronlp analogy RUN take took go           a:b = c:?
-    zeronlp plot RUN                           PNG of a run's history
+    zeronlp plot RUN                           a run's pictures (curves, attention, word map)
 
 ``train`` writes a run directory (see zeronlp.cli.runs); the other commands read one.
 """
