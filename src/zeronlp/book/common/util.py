@@ -1,7 +1,8 @@
 """The book's ``common/util.py`` over zeronlp's ``text``, ``optimizers``, ``backend`` and
 ``training``: same names, arguments and returns, and it prints where the book prints.
 
-What differs from calling zeronlp directly (README, "Where zeronlp differs from the book"):
+What differs from calling zeronlp directly (README, "Where zeronlp's own API differs from
+the book"):
 ``most_similar`` and ``analogy`` print their results and return None (zeronlp's return the
 list and print only with ``verbose=True``); an unknown word prints ``<word> is not found``
 (zeronlp raises KeyError); ``eval_perplexity`` prints its progress as the book's;
