@@ -7,7 +7,8 @@ A run directory holds:
                    arguments, task, vocabulary, data widths, and the identity (file name,
                    SHA-256, size) of the data it was trained on (see zeronlp.io)
     history.json   one record per epoch (loss, accuracy or perplexity, time)
-    *.png          plots, when matplotlib is installed
+    *.npz          what the pictures need (curve, attention, word map: zeronlp.cli.plots)
+    *.png          the pictures, when matplotlib is installed (or later, ``zeronlp plot``)
 
 The directory is claimed atomically (``config.json`` is created with O_EXCL), so two runs can
 never share one; a run that fails before its first checkpoint removes what it created.

@@ -1,4 +1,4 @@
-"""``zeronlp train TASK``: spiral, date, addition and ptb (word2vec in word2vec.py)."""
+"""``zeronlp train TASK``: spiral, date, addition, ptb and word2vec."""
 
 from __future__ import annotations
 
