@@ -2,7 +2,7 @@
 
 Both follow the layer protocol, so the book's mini-batch ``Trainer`` trains them; for corpora
 the size of PTB use ``zeronlp.training.word2vec.train_word2vec``, which updates only the
-rows a batch touches (seconds per PTB epoch instead of minutes).
+rows a batch touches (timings in docs/word2vec.md).
 
 Unlike the book, which keeps one Embedding layer per context column (W_in listed 2*window
 times in ``params``) and one NegativeSamplingLoss per context in SkipGram, each model has a
