@@ -3,8 +3,8 @@ extra: zeronlp[plot]).
 
 Every figure has a title and axes labelled in words; perplexity is drawn on a log axis
 (it spans 10,000 at the start to ~100), epochs get integer ticks and markers so a run of
-one or two epochs is still visible, and accuracy is drawn from 0 to 100% unless all of it
-lies near the top, where the axis still spans at least 5 points.
+one or two epochs is still visible, and accuracy is drawn from 0 to 100% unless every value
+is above 50%: then from just below the lowest one, but never fewer than 5 points.
 """
 
 from __future__ import annotations
