@@ -19,7 +19,8 @@ def sigmoid(x):
     Computed from e = exp(-|x|), which never overflows: 1 / (1 + e) for x >= 0 and
     e / (1 + e) for x < 0. The book's ``1 / (1 + np.exp(-x))`` overflows (with a warning)
     for x < -88 in float32, and 0.5 * (1 + tanh(x / 2)) loses the relative precision of
-    tiny outputs.
+    tiny outputs. (A gate that multiplies other values needs only absolute precision, so
+    ``fused.FusedTimeLSTM`` does use the tanh form, for one tanh call over all four gates.)
     """
     xp = get_array_module(x)
     e = xp.exp(-xp.abs(x))
