@@ -78,7 +78,9 @@ def _book_pair(W, b, hs, ts, dout):
 @pytest.mark.parametrize("ignored", ["none", "some", "all"])
 @pytest.mark.parametrize("tied", [False, True])
 @pytest.mark.parametrize("rows", [1, 3, 20, 1000])  # rows per chunk: 1, uneven, exact, one chunk
-@pytest.mark.parametrize("top", [0.0, 100.0])  # large scores: the max shift matters
+# top shifts every score: 0 needs no max shift; +-100 overflow / underflow exp() in float32
+# only (float64 goes on unshifted), +-1000 in both: the block is redone with the shift
+@pytest.mark.parametrize("top", [0.0, 100.0, -100.0, 1000.0, -1000.0])
 def test_fused_output_equals_time_affine_and_softmax_loss(dtype, ignored, tied, rows, top):
     rng = np.random.default_rng(3)
     W, b, hs, ts = _output_case(rng, dtype, ignored, tied, top)
@@ -97,6 +99,27 @@ def test_fused_output_equals_time_affine_and_softmax_loss(dtype, ignored, tied, 
     else:
         assert np.abs(dhs).max() > 1e-3  # a real gradient, not an empty comparison
     np.testing.assert_allclose(layer.predict(hs), TimeAffine(W, b).forward(hs), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rows", [1, 4, 1000])
+def test_fused_output_redoes_only_the_blocks_whose_scores_are_large(dtype, rows):
+    """Rows 5-6 of 20 have scores near 30000 (exp() overflows in both dtypes without the
+    shift) and rows 12 near -30000 (underflows): their blocks take the shifted path, the
+    others the unshifted one, and all rows equal the book-shaped layers'."""
+    rng = np.random.default_rng(9)
+    W, b, hs, ts = _output_case(rng, dtype, "some", False)
+    hs = hs.copy()
+    hs[1, :2] *= 10000.0  # rows 5 and 6 of the (N*T,) rows
+    hs[2, 2] *= -10000.0  # row 12
+    ref_value, ref_dhs, ref_grads = _book_pair(W, b, hs, ts, 1.0)
+    layer = TimeAffineSoftmaxWithLoss(W, b, chunk_bytes=rows * W.shape[1] * W.dtype.itemsize)
+    assert np.isfinite(ref_value) and ref_value > 100  # the large rows dominate the loss
+    tol = _tol(dtype)
+    assert layer.forward(hs, ts) == pytest.approx(ref_value, rel=tol)
+    np.testing.assert_allclose(layer.backward(), ref_dhs, rtol=tol, atol=tol)
+    for g, ref in zip(layer.grads, ref_grads, strict=True):
+        np.testing.assert_allclose(g, ref, rtol=tol, atol=tol * 10000)  # x holds 1e4
 
 
 def test_fused_output_one_hot_targets_and_evaluation_mode():
