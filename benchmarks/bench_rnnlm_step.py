@@ -4,12 +4,11 @@
     python benchmarks/bench_rnnlm_step.py --profile   # zeronlp's time, layer by layer
 
     python benchmarks/bench_rnnlm_step.py --before ../old/src   # also time another checkout
-    python benchmarks/bench_rnnlm_step.py --book-lstm          # also the book-shaped TimeLSTM
 
 V=10000, D=H=100, N=20, T=35, float32, one iteration of `zeronlp train ptb --model rnnlm`:
 the next batch of the truncated-BPTT streams (``RnnlmTrainer.get_batch``) through a
 random corpus of the PTB training split's length, then ``zeronlp.models.Rnnlm``
-(TimeEmbedding -> FusedTimeLSTM (stateful) -> TimeAffineSoftmaxWithLoss) forward and
+(TimeEmbedding -> TimeLSTM (stateful) -> TimeAffineSoftmaxWithLoss) forward and
 backward, clip_grads(0.25) and SGD(lr 20), i.e. ``zeronlp.training.train_step``. Against
 the same iteration in PyTorch (nn.Embedding -> nn.LSTM -> nn.Linear -> F.cross_entropy,
 backward, clip_grad_norm_, torch.optim.SGD; state carried over, detached, as the book's
@@ -65,7 +64,7 @@ def numpy_model():
     return model.layers, model.loss_layer, model.params, model.grads, SGD(LR), data
 
 
-def worker_numpy(reps, warmup, book_lstm=False):
+def worker_numpy(reps, warmup):
     from zeronlp import backend
     from zeronlp.models import Rnnlm
     from zeronlp.optimizers import SGD
@@ -73,12 +72,6 @@ def worker_numpy(reps, warmup, book_lstm=False):
 
     backend.seed(0)
     model = Rnnlm(V, D, H)
-    if book_lstm:  # the book-shaped TimeLSTM on the same arrays: what FusedTimeLSTM gains
-        from zeronlp.time_layers import TimeLSTM
-
-        model.layers[1] = model.lstm_layer = TimeLSTM(*model.layers[1].params, stateful=True)
-        model.recurrent_layers = [model.lstm_layer]
-        model.grads[1:4] = model.lstm_layer.grads
     opt = SGD(LR)
     trainer = RnnlmTrainer(model, opt)
     trainer.time_idx = 0
@@ -208,9 +201,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--worker", choices=["zeronlp", "booklstm", "torch", "book", "profile"])
+    ap.add_argument("--worker", choices=["zeronlp", "torch", "book", "profile"])
     ap.add_argument("--before", help="another checkout's src folder, timed as zeronlp@before")
-    ap.add_argument("--book-lstm", action="store_true", help="also time the book's TimeLSTM")
     ap.add_argument("--no-book", action="store_true", help="skip the book's code (slow)")
     ap.add_argument("--profile", action="store_true", help="where zeronlp's time goes")
     args = ap.parse_args()
@@ -221,9 +213,8 @@ def main():
         cmd = [sys.executable, __file__, "--worker", "profile", "--reps", str(args.reps)]
         subprocess.run(cmd, env=thread_env(args.threads), check=True)
         return
-    if args.worker in ("zeronlp", "booklstm"):
-        times = worker_numpy(args.reps, args.warmup, book_lstm=args.worker == "booklstm")
-        print(json.dumps({"times": times}))
+    if args.worker == "zeronlp":
+        print(json.dumps({"times": worker_numpy(args.reps, args.warmup)}))
         return
     if args.worker == "torch":
         print(json.dumps({"times": worker_torch(args.reps, args.warmup, args.threads)}))
@@ -241,15 +232,12 @@ def main():
     if args.before:
         impls.append("zeronlp@before")
         srcs["zeronlp@before"] = str(Path(args.before).resolve())
-    if args.book_lstm:
-        impls.append("booklstm")
     results = compare(
         Path(__file__), impls, args.threads, args.rounds, args.reps, args.warmup, srcs=srcs
     )
     report(results, unit_work=N * T, unit="tokens")
-    for other in ("zeronlp@before", "booklstm"):
-        if other in results:
-            report({k: results[k] for k in ("zeronlp", other)}, ref=other)
+    if "zeronlp@before" in results:
+        report({k: results[k] for k in ("zeronlp", "zeronlp@before")}, ref="zeronlp@before")
     if "book" in results:
         report({k: results[k] for k in ("zeronlp", "book")}, ref="book")
     for k, v in results.items():

@@ -1,7 +1,6 @@
-"""FusedTimeLSTM forward + backward against PyTorch's nn.LSTM on the CPU, same thread count
-(and the book-shaped TimeLSTM with ``--book-lstm``).
+"""TimeLSTM forward + backward against PyTorch's nn.LSTM on the CPU, same thread count.
 
-    python benchmarks/bench_time_lstm.py [--threads 2] [--rounds 5] [--reps 5] [--book-lstm]
+    python benchmarks/bench_time_lstm.py [--threads 2] [--rounds 5] [--reps 5]
     python benchmarks/bench_time_lstm.py --profile   # zeronlp's time, matmul by matmul
 
 Shape: N=20, T=35, D=H=650, float32 (the book's BetterRnnlm layer). Each side runs in its
@@ -114,11 +113,10 @@ def report(results, ours="zeronlp", ref="torch", unit_work=None, unit="it"):
     return ratio
 
 
-def worker_numpy(reps, warmup, book=False):
-    """FusedTimeLSTM, the layer the models use; ``book``: the book-shaped TimeLSTM."""
+def worker_numpy(reps, warmup):
+    """TimeLSTM, the layer the models use."""
     import numpy as np
 
-    from zeronlp.fused import FusedTimeLSTM
     from zeronlp.time_layers import TimeLSTM
 
     rng = np.random.default_rng(0)
@@ -126,7 +124,7 @@ def worker_numpy(reps, warmup, book=False):
     Wx = (rng.standard_normal((D, 4 * H)) * s).astype(np.float32)
     Wh = (rng.standard_normal((H, 4 * H)) * s).astype(np.float32)
     b = np.zeros(4 * H, dtype=np.float32)
-    layer = (TimeLSTM if book else FusedTimeLSTM)(Wx, Wh, b)
+    layer = TimeLSTM(Wx, Wh, b)
     xs = rng.standard_normal((N, T, D)).astype(np.float32)
     dhs = rng.standard_normal((N, T, H)).astype(np.float32)
 
@@ -166,7 +164,7 @@ def profile(reps):
     batched; the rest is elementwise gate math on one core."""
     import numpy as np
 
-    from zeronlp.fused import FusedTimeLSTM as TimeLSTM
+    from zeronlp.time_layers import TimeLSTM
 
     rng = np.random.default_rng(0)
     f = np.float32
@@ -216,13 +214,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--worker", choices=["zeronlp", "booklstm", "torch", "profile"])
+    ap.add_argument("--worker", choices=["zeronlp", "torch", "profile"])
     ap.add_argument("--profile", action="store_true", help="where zeronlp's time goes")
-    ap.add_argument("--book-lstm", action="store_true", help="also the book-shaped TimeLSTM")
     args = ap.parse_args()
-    if args.worker in ("zeronlp", "booklstm"):
-        times = worker_numpy(args.reps, args.warmup, book=args.worker == "booklstm")
-        print(json.dumps({"times": times}))
+    if args.worker == "zeronlp":
+        print(json.dumps({"times": worker_numpy(args.reps, args.warmup)}))
         return
     if args.worker == "torch":
         print(json.dumps({"times": worker_torch(args.reps, args.warmup, args.threads)}))
@@ -239,11 +235,9 @@ def main():
         f"{args.threads} threads, {args.rounds} rounds x {args.reps} reps"
     )
     print_blas(args.threads)
-    impls = ["zeronlp", "torch"] + (["booklstm"] if args.book_lstm else [])
+    impls = ["zeronlp", "torch"]
     results = compare(Path(__file__), impls, args.threads, args.rounds, args.reps, args.warmup)
-    report({k: results[k] for k in ("zeronlp", "torch")})
-    if args.book_lstm:
-        report({k: results[k] for k in ("zeronlp", "booklstm")}, ref="booklstm")
+    report(results)
 
 
 if __name__ == "__main__":

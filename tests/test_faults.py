@@ -308,6 +308,78 @@ def test_an_overflowing_update_is_put_back_and_named():
         np.testing.assert_array_equal(a, b)  # the last finite parameters, in memory
 
 
+def _forced_grads(monkeypatch, model, value):
+    """Every gradient of every step set to ``value`` (after the real backward)."""
+    backward = model.backward
+
+    def forced(*args):
+        out = backward(*args)
+        for g in model.grads:
+            g[...] = value
+        return out
+
+    monkeypatch.setattr(model, "backward", forced)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+@pytest.mark.parametrize(
+    "big, lr, grad",
+    [
+        (3.3e38, 5e37, -1.0),  # a parameter near float32's max, pushed past it by a finite step
+        (0.0, 1e39, 0.0),  # lr past float32's range on zero gradients: 0 * inf = NaN
+        (0.0, 5e37, 10.0),  # a finite lr whose step lr * g overflows
+    ],
+)
+def test_sgd_updates_near_the_float_range_are_checked_and_put_back(monkeypatch, big, lr, grad):
+    """Plain SGD skips the copy of the parameters only when its update provably stays
+    finite; these updates do not, so they take the copy and the check."""
+    from zeronlp.errors import TrainingDiverged
+    from zeronlp.optimizers import SGD
+    from zeronlp.training import Trainer
+
+    seed(0)
+    model = TwoLayerNet(2, 5, 3)
+    model.params[0][0, 0] = big
+    x, t = _spiral_like()
+    _forced_grads(monkeypatch, model, grad)
+    before = [p.copy() for p in model.params]
+    with pytest.raises(TrainingDiverged, match="non-finite at epoch 1, iteration 1"):
+        Trainer(model, SGD(lr=lr)).fit(x, t, max_epoch=1, batch_size=10, verbose=False)
+    for a, b in zip(before, model.params, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_finite_parameters_whose_squares_overflow_are_finite(monkeypatch):
+    """|p| = 2e19: p . p is inf in float32, so the bound and the quick check both defer to
+    the exact check, which finds the parameters finite: training goes on."""
+    from zeronlp.optimizers import SGD
+    from zeronlp.training import Trainer
+
+    seed(0)
+    model = TwoLayerNet(2, 5, 3)
+    model.params[0][0, 0] = 2e19
+    x, t = _spiral_like()
+    _forced_grads(monkeypatch, model, 0.5)
+    trainer = Trainer(model, SGD(lr=0.1))
+    trainer.fit(x, t, max_epoch=1, batch_size=10, verbose=False)
+    assert trainer._backup  # the copy was taken
+    assert model.params[0][0, 0] == np.float32(2e19)  # - 6 steps of 0.05: below its ulp
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Momentum"])
+def test_only_plain_sgd_far_from_the_float_range_skips_the_copy(optimizer):
+    from zeronlp import optimizers
+    from zeronlp.training import Trainer
+
+    seed(0)
+    model = TwoLayerNet(2, 5, 3)
+    x, t = _spiral_like()
+    trainer = Trainer(model, getattr(optimizers, optimizer)(lr=0.1))
+    trainer.fit(x, t, max_epoch=1, batch_size=10, max_grad=1.0, verbose=False)
+    assert (trainer._backup == []) == (optimizer == "SGD")  # the copy buffers of train_step
+    assert all(np.isfinite(p).all() for p in model.params)
+
+
 @pytest.mark.parametrize("max_grad", [5.0, None])  # the norm is checked with or without clipping
 def test_a_non_finite_gradient_is_never_applied(monkeypatch, max_grad):
     from zeronlp.errors import TrainingDiverged

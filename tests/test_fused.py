@@ -1,4 +1,4 @@
-"""The fused layers equal the book-shaped layers they replace, and the models use them."""
+"""The fused output layer equals the book-shaped layers it replaces, and the models use it."""
 
 from __future__ import annotations
 
@@ -8,47 +8,13 @@ import numpy as np
 import pytest
 
 from zeronlp.backend import default_float, seed
-from zeronlp.fused import FusedTimeLSTM, TimeAffineSoftmaxWithLoss
+from zeronlp.fused import TimeAffineSoftmaxWithLoss
 from zeronlp.models import BetterRnnlm, Rnnlm, TransformerLM
 from zeronlp.time_layers import TimeAffine, TimeEmbedding, TimeLSTM, TimeSoftmaxWithLoss
 
 
 def _tol(dtype):
     return 1e-12 if dtype == np.float64 else 2e-6
-
-
-# ---------------------------------------------------------------- FusedTimeLSTM
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize(("N", "T", "D", "H"), [(3, 5, 4, 6), (1, 1, 2, 3), (2, 7, 5, 1)])
-def test_fused_lstm_equals_time_lstm_over_two_stateful_calls(dtype, N, T, D, H):
-    rng = np.random.default_rng(0)
-    Wx, Wh, b = (rng.standard_normal(s).astype(dtype) for s in ((D, 4 * H), (H, 4 * H), (4 * H,)))
-    book, fused = TimeLSTM(Wx, Wh, b, stateful=True), FusedTimeLSTM(Wx, Wh, b, stateful=True)
-    tol = _tol(dtype)
-    for _ in range(2):  # the second call starts from the carried (h, c)
-        xs = rng.standard_normal((N, T, D)).astype(dtype)
-        dhs = rng.standard_normal((N, T, H)).astype(dtype)
-        hs = fused.forward(xs)
-        np.testing.assert_allclose(hs, book.forward(xs), rtol=tol, atol=tol)
-        np.testing.assert_allclose(fused.backward(dhs), book.backward(dhs), rtol=tol, atol=tol)
-        for g, ref in zip(fused.grads, book.grads, strict=True):
-            np.testing.assert_allclose(g, ref, rtol=tol, atol=tol)
-        for a, ref in ((fused.h, book.h), (fused.c, book.c), (fused.dh, book.dh)):
-            np.testing.assert_allclose(a, ref, rtol=tol, atol=tol)
-        assert hs.dtype == dtype
-
-
-def test_fused_lstm_keeps_the_state_rules():
-    rng = np.random.default_rng(1)
-    lstm = FusedTimeLSTM(rng.standard_normal((3, 8)), rng.standard_normal((2, 8)), np.zeros(8))
-    lstm.stateful = True
-    lstm.forward(np.zeros((4, 2, 3)))
-    lstm.forward(np.zeros((1, 2, 3)))  # a carried state of another batch size is dropped
-    lstm.set_state(np.zeros((5, 2)))
-    with pytest.raises(ValueError, match=r"TimeLSTM state h must have shape \(1, 2\)"):
-        lstm.forward(np.zeros((1, 2, 3)))
 
 
 # ---------------------------------------------------------------- the fused output layer
@@ -78,7 +44,9 @@ def _book_pair(W, b, hs, ts, dout):
 @pytest.mark.parametrize("ignored", ["none", "some", "all"])
 @pytest.mark.parametrize("tied", [False, True])
 @pytest.mark.parametrize("rows", [1, 3, 20, 1000])  # rows per chunk: 1, uneven, exact, one chunk
-@pytest.mark.parametrize("top", [0.0, 100.0])  # large scores: the max shift matters
+# top shifts every score: 0 needs no max shift; +-100 overflow / underflow exp() in float32
+# only (float64 goes on unshifted), +-1000 in both: the block is redone with the shift
+@pytest.mark.parametrize("top", [0.0, 100.0, -100.0, 1000.0, -1000.0])
 def test_fused_output_equals_time_affine_and_softmax_loss(dtype, ignored, tied, rows, top):
     rng = np.random.default_rng(3)
     W, b, hs, ts = _output_case(rng, dtype, ignored, tied, top)
@@ -97,6 +65,27 @@ def test_fused_output_equals_time_affine_and_softmax_loss(dtype, ignored, tied, 
     else:
         assert np.abs(dhs).max() > 1e-3  # a real gradient, not an empty comparison
     np.testing.assert_allclose(layer.predict(hs), TimeAffine(W, b).forward(hs), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rows", [1, 4, 1000])
+def test_fused_output_redoes_only_the_blocks_whose_scores_are_large(dtype, rows):
+    """Rows 5-6 of 20 have scores near 30000 (exp() overflows in both dtypes without the
+    shift) and rows 12 near -30000 (underflows): their blocks take the shifted path, the
+    others the unshifted one, and all rows equal the book-shaped layers'."""
+    rng = np.random.default_rng(9)
+    W, b, hs, ts = _output_case(rng, dtype, "some", False)
+    hs = hs.copy()
+    hs[1, :2] *= 10000.0  # rows 5 and 6 of the (N*T,) rows
+    hs[2, 2] *= -10000.0  # row 12
+    ref_value, ref_dhs, ref_grads = _book_pair(W, b, hs, ts, 1.0)
+    layer = TimeAffineSoftmaxWithLoss(W, b, chunk_bytes=rows * W.shape[1] * W.dtype.itemsize)
+    assert np.isfinite(ref_value) and ref_value > 100  # the large rows dominate the loss
+    tol = _tol(dtype)
+    assert layer.forward(hs, ts) == pytest.approx(ref_value, rel=tol)
+    np.testing.assert_allclose(layer.backward(), ref_dhs, rtol=tol, atol=tol)
+    for g, ref in zip(layer.grads, ref_grads, strict=True):
+        np.testing.assert_allclose(g, ref, rtol=tol, atol=tol * 10000)  # x holds 1e4
 
 
 def test_fused_output_one_hot_targets_and_evaluation_mode():
@@ -161,11 +150,11 @@ class BookRnnlm:
             d = layer.backward(d)
 
 
-def test_rnnlm_uses_the_fused_layers_and_equals_the_book_shaped_model():
+def test_rnnlm_uses_the_fused_output_and_equals_the_book_shaped_model():
     seed(0)
     with default_float(np.float64):
         model = Rnnlm(11, 4, 5)
-    assert isinstance(model.lstm_layer, FusedTimeLSTM)
+    assert type(model.lstm_layer) is TimeLSTM  # the book's layer (docs/time_layers.md: why)
     assert isinstance(model.loss_layer, TimeAffineSoftmaxWithLoss)
     book = BookRnnlm(model.params)
     rng = np.random.default_rng(7)

@@ -20,7 +20,7 @@ def sigmoid(x):
     e / (1 + e) for x < 0. The book's ``1 / (1 + np.exp(-x))`` overflows (with a warning)
     for x < -88 in float32, and 0.5 * (1 + tanh(x / 2)) loses the relative precision of
     tiny outputs. (A gate that multiplies other values needs only absolute precision, so
-    ``fused.FusedTimeLSTM`` does use the tanh form, for one tanh call over all four gates.)
+    the CuPy kernels in ``fused.cupy_kernels`` do use the tanh form inside one kernel.)
     """
     xp = get_array_module(x)
     e = xp.exp(-xp.abs(x))

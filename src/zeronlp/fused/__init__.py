@@ -1,6 +1,5 @@
 """Fused layers: the speed work that hides the math, each equal to book-shaped layers.
 
-lstm    FusedTimeLSTM = time_layers.TimeLSTM with in-place, time-major steps
 output  TimeAffineSoftmaxWithLoss = TimeAffine + TimeSoftmaxWithLoss, chunked: the loss and
         the gradients block by block, never the (N*T, V) scores
 
@@ -8,7 +7,6 @@ Each module's docstring gives the plain formula; tests/test_fused.py proves ever
 equal to the book-shaped layers it replaces. The models use these.
 """
 
-from .lstm import FusedTimeLSTM
 from .output import TimeAffineSoftmaxWithLoss
 
-__all__ = ["FusedTimeLSTM", "TimeAffineSoftmaxWithLoss"]
+__all__ = ["TimeAffineSoftmaxWithLoss"]

@@ -11,12 +11,23 @@ The math is the two book-shaped layers' (``time_layers.TimeAffine`` and
 The loss is the last layer of a model, so its gradient is known as soon as the scores are:
 in training, ``forward`` computes the loss AND the gradients, a block of rows at a time
 (``chunk_bytes`` of scores, sized to stay in the CPU cache), and never holds the (N*T, V)
-scores: a block's scores are made, turned into its share of the loss and of dscores, and
-multiplied into dhs and into [dW; db] while they are still in the cache. ``backward`` then
-only writes [dW; db] into ``grads`` (as the layer protocol has it: a forward alone, say of a
-numerical gradient check, leaves ``grads`` alone) and hands dhs on. The memory of the step
-no longer grows with N*T*V, and the passes over the scores (max, exp, sum, scale) read the
-cache instead of main memory.
+scores. ``backward`` then only writes [dW; db] into ``grads`` (as the layer protocol has it:
+a forward alone, say of a numerical gradient check, leaves ``grads`` alone) and hands dhs on.
+
+Per block of rows, with e = exp(scores) and z = e.sum(1) (its row sums), the gradient is
+factored so that no pass over the block is spent on scaling it:
+
+    dscores = scale[:, None] * e - coef * onehot(t)      scale = coef * counted / z
+    [dW; db] += ([hs, 1] * scale[:, None]).T @ e         (the one-hot part after the loop:
+    dhs       = scale[:, None] * (e @ W.T)                 a scatter-add and a gather of
+                                                           N*T rows, not of N*T*V entries)
+
+The max shift (softmax(s) = softmax(s - max s)) is skipped when it is not needed: exp() is
+taken of the scores as they are, and the row sums tell afterwards whether that was safe.
+If every z lies in [sqrt(tiny), 1 / sqrt(tiny)] of the dtype (1e-19 .. 9e18 in float32),
+no exp() overflowed (an overflow makes its row's sum inf), and each row's largest terms
+are normal numbers, so exp(s) / z is as accurate as exp(s - max) / sum: the block goes on.
+Otherwise (large scores, NaN) the block is computed again with the shift.
 
 tests/test_fused.py proves it equal to TimeAffine + TimeSoftmaxWithLoss; docs/time_layers.md
 has the measurements.
@@ -24,7 +35,9 @@ has the measurements.
 
 from __future__ import annotations
 
-from ..backend import get_array_module
+import numpy as np
+
+from ..backend import get_array_module, scatter_add
 from ..time_layers.basic import as_float, check_shape, check_targets
 
 
@@ -97,34 +110,56 @@ class TimeAffineSoftmaxWithLoss:
         x1[:, :D] = hs.reshape(N * T, D)
         x1[:, D] = 1
         train = bool(self.train_flg)
-        if train:
-            self._next_grad[...] = 0
-            dx = xp.empty((N * T, D), dtype=W.dtype)
+        dx = xp.empty((N * T, D), dtype=W.dtype) if train else None
         total = xp.zeros((), dtype=xp.float64)
-        ones = xp.ones(V, dtype=W.dtype)
         rows = max(1, min(N * T, self.chunk_bytes // (V * W.dtype.itemsize)))
         block = xp.empty((rows, V), dtype=W.dtype)  # one block of scores, reused
         for start in range(0, N * T, rows):
             x, tt = x1[start : start + rows], t[start : start + rows]
             keep = mask[start : start + rows]
-            r = xp.arange(x.shape[0])
-            s = block[: x.shape[0]]
-            xp.matmul(x[:, :D], W, out=s)  # (r, V) this block's scores
-            s += b
-            s -= s.max(axis=1, keepdims=True)  # exp() cannot overflow
-            picked = s[r, tt]  # target scores (after the shift)
-            xp.exp(s, out=s)
-            z = s @ ones  # (r,) row sums (a BLAS matrix-vector product)
+            e, z, picked = self._exp_scores(x[:, :D], tt, block[: x.shape[0]])
             total += ((xp.log(z) - picked) * keep).sum(dtype=xp.float64)
             if train:
-                s *= (coef * keep / z)[:, None]  # softmax / count, 0 on ignored rows
-                s[r, tt] -= coef * keep  # - onehot / count
-                xp.matmul(s, W.T, out=dx[start : start + rows])  # dhs of the block
-                add_product_t(
-                    self._next_grad, x, s, self._product
-                )  # [dW; db] += [x, 1].T @ dscores
+                scale = (coef * keep / z)[:, None]  # (r, 1) softmax = e / z, over count
+                dxb = dx[start : start + rows]
+                xp.matmul(e, W.T, out=dxb)  # (r, D)
+                dxb *= scale
+                if start == 0:  # [dW; db] = [x, 1].T @ (scale * e), block by block
+                    xp.matmul((x * scale).T, e, out=self._next_grad)
+                else:
+                    add_product_t(self._next_grad, x * scale, e, self._product)
+        if train:  # the one-hot part of dscores: - coef at each counted target
+            minus = -coef * mask  # (N*T,)
+            dx += minus[:, None] * W.T[t]  # (N*T, D) a gather of W's target columns
+            scatter_add(self._next_grad.T, t, x1, weights=minus)  # [dW; db][:, t] -= coef x1
         self.cache = ((N, T, D), dx) if train else None
         return float(total) * coef
+
+    def _exp_scores(self, x, t, s):
+        """exp of the scores x @ W + b of one block, into ``s`` (r, V).
+
+        Returns (e, z, picked): e = exp(scores - m) in ``s``, its row sums z (r,) and the
+        target scores minus m (r,), where m = 0 when the row sums show that this is safe
+        (see the module docstring) and the row max otherwise.
+        """
+        W, b = self.params
+        xp = get_array_module(W)
+        r = xp.arange(x.shape[0])
+        xp.matmul(x, W, out=s)  # (r, V) this block's scores
+        s += b
+        picked = s[r, t]  # target scores, picked before exp() overwrites them
+        with np.errstate(over="ignore", under="ignore"):  # told by z below
+            xp.exp(s, out=s)
+        z = s @ xp.ones(s.shape[1], dtype=s.dtype)  # (r,) row sums (a BLAS matrix-vector product)
+        lo = float(np.finfo(s.dtype).tiny) ** 0.5
+        if bool(((z >= lo) & (z <= 1 / lo)).all()):  # False for inf and NaN too
+            return s, z, picked
+        xp.matmul(x, W, out=s)  # large scores: again, shifted so that exp() cannot overflow
+        s += b
+        s -= s.max(axis=1, keepdims=True)
+        picked = s[r, t]
+        xp.exp(s, out=s)
+        return s, s @ xp.ones(s.shape[1], dtype=s.dtype), picked
 
     def backward(self, dout=1):
         if self.cache is None:

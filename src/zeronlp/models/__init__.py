@@ -6,7 +6,7 @@ rnnlm          SimpleRnnlm (ch. 5), Rnnlm, BetterRnnlm (ch. 6)
 seq2seq        Seq2seq, PeekySeq2seq (ch. 7), AttentionSeq2seq (ch. 8)
 transformer    TransformerSeq2seq, TransformerLM, TransformerConfig (beyond the book)
 glove          GloVe (beyond the book; zeronlp.models.glove.GloVe)
-init           every initialiser (randn, xavier, zeros, the fused LSTM and output layers)
+init           every initialiser (randn, xavier, zeros, the LSTM and the fused output layer)
 base           BaseModel (checkpoints), collect_params
 """
 

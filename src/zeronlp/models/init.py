@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 
 from ..backend import float_dtype, xp
-from ..fused import FusedTimeLSTM, TimeAffineSoftmaxWithLoss
+from ..fused import TimeAffineSoftmaxWithLoss
+from ..time_layers import TimeLSTM
 
 
 def randn(*shape, scale=1.0):
@@ -33,8 +34,8 @@ def xavier(fan_in, *shape):
 
 
 def lstm(D, H, stateful):
-    """A TimeLSTM (the fused one) with the book's initialisation, input D, hidden H."""
-    return FusedTimeLSTM(xavier(D, D, 4 * H), xavier(H, H, 4 * H), zeros(4 * H), stateful=stateful)
+    """A TimeLSTM with the book's initialisation, input D, hidden H."""
+    return TimeLSTM(xavier(D, D, 4 * H), xavier(H, H, 4 * H), zeros(4 * H), stateful=stateful)
 
 
 def output_layer(H, V):

@@ -13,7 +13,7 @@ both call. The Time layers differ from the book's in one way only: what does not
 the recurrence is done for all steps at once, the input projection ``xs @ Wx + b`` before
 the loop and the weight gradients after it (one matmul each instead of T).
 
-``zeronlp.fused.FusedTimeLSTM`` is a faster TimeLSTM with the same results; the models use it.
+The models use these TimeLSTM and TimeRNN layers as they are.
 Every layer computes in the dtype of its weights: float inputs are cast to it.
 """
 

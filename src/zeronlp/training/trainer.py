@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from ..backend import get_array_module
 from ..distributed import Communicator
 from ..errors import InputError, TrainingDiverged
-from ..optimizers import clip_grads, grad_norm
+from ..optimizers import SGD, clip_grads, grad_norm
 
 
 def remove_duplicate(params, grads):
@@ -61,6 +61,9 @@ def train_step(model, optimizer, batch_x, batch_t, max_grad=None, where="", back
     (and any checkpoint written from them) stay the last finite ones. ``where`` ends the
     message (" at epoch 2, iteration 7"); ``backup`` is a list the caller keeps to reuse
     the copy buffers from one step to the next.
+
+    Plain SGD skips the copy and the check when the update provably stays finite (see
+    ``sgd_stays_finite``); other optimizers, and SGD near the float range, take the copy.
     """
     loss = model.forward(batch_x, batch_t)
     if not math.isfinite(loss):
@@ -74,6 +77,9 @@ def train_step(model, optimizer, batch_x, batch_t, max_grad=None, where="", back
         raise TrainingDiverged(
             f"gradient norm became {norm}{where}; parameters were not updated with it"
         )
+    if sgd_stays_finite(optimizer, params, min(norm, math.inf if max_grad is None else max_grad)):
+        optimizer.update(params, grads)
+        return loss
     backup = _snapshot(params, [] if backup is None else backup)
     optimizer.update(params, grads)
     if not all_finite(params):
@@ -86,14 +92,43 @@ def train_step(model, optimizer, batch_x, batch_t, max_grad=None, where="", back
     return loss
 
 
+def sgd_stays_finite(optimizer, params, g_max):
+    """True when ``optimizer`` is plain SGD and its update p -= lr * g cannot make a
+    parameter non-finite, so that no copy of the parameters and no check are needed.
+
+    g_max bounds every |g| (the global gradient norm, after clipping at most max_grad).
+    The update of finite p and g overflows only if |p| + lr * |g| passes the dtype's
+    largest number; |p| <= sqrt(sum of p . p) over all parameters, one BLAS dot each (a
+    rounded sum of squares is never below its largest square), and that sum is finite only
+    when every parameter is. Factors of 2 and 4 cover the rounding of the bounds.
+    """
+    if type(optimizer) is not SGD or not params or not math.isfinite(g_max):
+        return False
+    if any(p.dtype.kind != "f" for p in params):
+        return False
+    top = min(float(np.finfo(p.dtype).max) for p in params) / 4
+    if not optimizer.lr < top:  # lr itself must be a finite number of the dtype
+        return False
+    p_max = math.sqrt(sum(float(_square_sum(p)) for p in params))  # inf or nan: not finite
+    return 2 * p_max + 2 * optimizer.lr * g_max < top
+
+
+def _square_sum(a):
+    """p . p of an array of any shape (a BLAS dot: no temporary, inf or NaN when p holds one)."""
+    flat = a.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):  # the callers look at the result
+        return get_array_module(a).dot(flat, flat)
+
+
 def all_finite(arrays):
-    """True when no array holds NaN or infinity (one cheap sum each; exact check if needed)."""
+    """True when no array holds NaN or infinity (one BLAS dot each; exact check if needed)."""
     for a in arrays:
         if a.dtype.kind not in "fc":
             continue
-        # a sum is NaN or inf when an element is; a finite array whose sum overflows is
-        # told apart by the exact (slower) check
-        if not math.isfinite(float(abs(a.sum()))) and not get_array_module(a).isfinite(a).all():
+        # a sum of squares is NaN or inf when an element is; a finite array whose squares
+        # overflow (|x| > 1.8e19 in float32) is told apart by the exact (slower) check
+        dot = _square_sum(a) if a.dtype.kind == "f" else a.sum()
+        if not math.isfinite(float(abs(dot))) and not get_array_module(a).isfinite(a).all():
             return False
     return True
 
