@@ -7,7 +7,7 @@
     zeronlp train ptb    [--model rnnlm]       language models on Penn Treebank (ch. 5-6)
     zeronlp train word2vec [--model cbow]      word vectors on Penn Treebank (ch. 3-4)
     zeronlp eval RUN                           test accuracy or perplexity of a run
-    zeronlp translate RUN "september 27, 1994" [--beam 5]
+    zeronlp translate RUN "september 27, 1994" [--beam 5 | --top-p 0.9]
     zeronlp generate RUN --start you           text from a language model
     zeronlp similar RUN you                    nearest words (word2vec runs, book .pkl)
     zeronlp analogy RUN take took go           a:b = c:?
@@ -235,6 +235,19 @@ def _add_use(sub):
     p.add_argument("questions", nargs="+", metavar="QUESTION", type=options.text)
     p.add_argument("--beam", type=options.count, help="beam search of this width (default: greedy)")
     p.add_argument(
+        "--temperature",
+        type=options.positive,
+        help="sample the answer at this temperature (default: greedy)",
+    )
+    p.add_argument(
+        "--top-p",
+        type=options.probability,
+        help="sample the answer within the nucleus of this probability mass (default: greedy)",
+    )
+    p.add_argument(
+        "--seed", type=options.seed, help="random seed of the sampling (default: unseeded)"
+    )
+    p.add_argument(
         "--attention", metavar="PNG", help="write the attention heatmap here (default: none)"
     )
     _threads_arg(p)
@@ -263,6 +276,12 @@ def _add_use(sub):
     )
     p.add_argument(
         "--top-k", type=options.count, help="sample among the k likeliest words (default: all)"
+    )
+    p.add_argument(
+        "--top-p",
+        type=options.probability,
+        help="sample within the nucleus: the likeliest words whose probabilities sum to at "
+        "least P (default: all)",
     )
     p.add_argument("--beam", type=options.count, default=5, help="beam width (method beam)")
     p.add_argument(

@@ -51,6 +51,14 @@ def ratio(text):
     return value
 
 
+def probability(text):
+    """A probability mass in (0, 1]: top-p."""
+    value = _number(text, float, "a number in (0, 1]")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must lie in (0, 1], got {text}")
+    return value
+
+
 def seed(text):
     """A random seed: a whole number in [0, 2**32) (NumPy's range)."""
     value = _number(text, int, "a whole number >= 0")

@@ -114,6 +114,7 @@ def generate(args):
         method=args.method,
         temperature=args.temperature,
         top_k=args.top_k,
+        top_p=args.top_p,
         beam_width=args.beam,
     )
     words = [vocab[i] for i in prompt[:-1] + ids]
@@ -161,6 +162,9 @@ def translate(args):
             raise MissingDependencyError(
                 "--attention needs matplotlib: pip install 'zeronlp[plot]'"
             )
+    sample = args.temperature is not None or args.top_p is not None
+    if sample and args.beam:
+        raise InputError("--beam searches, --temperature/--top-p sample: choose one")
     vocab = meta["vocab"]
     start_id = vocab.index("_")
     for question in args.questions:
@@ -168,6 +172,11 @@ def translate(args):
         n = meta["answer_len"] - 1
         if args.beam:
             out = model.generate_batch(x, start_id, n, method="beam", beam_width=args.beam)
+        elif sample:
+            temperature = 1.0 if args.temperature is None else args.temperature
+            out = model.generate_batch(
+                x, start_id, n, method="sample", temperature=temperature, top_p=args.top_p
+            )
         else:
             out = model.generate_batch(x, start_id, n)
         answer = "".join(vocab[int(i)] for i in backend.to_cpu(out)[0]).strip()
