@@ -64,3 +64,93 @@ def test_generate_with_top_p(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main([*base, "--top-p", "2"])
     assert e.value.code == 2
+
+
+# ---------------------------------------------------------------- --schedule
+
+
+def _date_train(root, *extra):
+    from zeronlp.datasets import sequence
+
+    data = root / "date-small.txt"
+    if not data.exists():
+        data.write_text("".join(line + "\n" for line in sequence.generate_date(300, seed=3)))
+    argv = ["train", "date", "--data", str(data), "--hidden", "8", "--quiet"]
+    return [*argv, *extra]
+
+
+@pytest.mark.parametrize(
+    "spec, says",
+    [
+        ("bogus", "unknown schedule 'bogus'"),
+        ("cosine:warmup=x", "warmup"),
+        ("step:gamma=-1", "gamma"),
+        ("cosine:size=3", "takes key=value options"),
+    ],
+)
+def test_a_bad_schedule_spec_is_one_line_at_parse_time(tmp_path, spec, says, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(_date_train(tmp_path, "--schedule", spec, "--out", str(tmp_path / "run")))
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "--schedule" in err and says in err
+    assert "Traceback" not in err and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, says",
+    [
+        (["--schedule", "cosine:warmup=100000"], "warmup_steps (100000) must be less"),
+        (["--schedule", "plateau"], "ptb runs only"),
+        (["--schedule", "cosine", "--lr-factor", "0.5"], "choose one"),
+        (["--schedule", "noam"], "d_model"),  # the LSTM models have no width for noam
+    ],
+)
+def test_a_schedule_that_does_not_fit_the_run_is_a_user_error(tmp_path, extra, says, capsys):
+    assert main(_date_train(tmp_path, *extra, "--out", str(tmp_path / "run"))) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_date_with_a_cosine_schedule_records_and_draws_the_rate(
+    tmp_path, capsys, monkeypatch
+):
+    import json
+
+    from zeronlp import plot
+    from zeronlp.cli.train import load_sequence_task
+    from zeronlp.schedules import WarmupCosine
+
+    drawn = []
+    monkeypatch.setattr(plot, "plot_history", lambda history, keys, path: drawn.append(keys))
+    run = tmp_path / "run"
+    argv = _date_train(tmp_path, "--epochs", "2", "--batch-size", "32", "--lr", "0.01")
+    assert main([*argv, "--schedule", "cosine:warmup=3,min_lr=0.001", "--out", str(run)]) == 0
+    (x_train, _), _, _ = load_sequence_task("date", tmp_path / "date-small.txt")
+    steps = len(x_train) // 32
+    schedule = WarmupCosine(0.01, 2 * steps, 3, 0.001)
+    history = json.loads((run / "history.json").read_text())
+    assert [h["lr"] for h in history] == [schedule(steps - 1), schedule(2 * steps - 1)]
+    if drawn:  # matplotlib installed: the history picture has a learning-rate panel
+        assert drawn[-1] == ["acc", "lr"]
+
+
+def test_train_ptb_with_the_books_plateau_schedule(tmp_path, capsys):
+    import json
+
+    require_book_data()
+    run = tmp_path / "lm"
+    argv = ["train", "ptb", "--train-size", "2000", "--eval-size", "400", "--epochs", "4"]
+    argv += ["--hidden", "8", "--wordvec", "8", "--lr", "100", "--out", str(run), "--quiet"]
+    assert main([*argv, "--schedule", "plateau:factor=4"]) == 0
+    history = json.loads((run / "history.json").read_text())
+    expect, best = 100.0, float("inf")
+    for h in history:  # each epoch runs at the rate left by the ones before
+        assert h["lr"] == expect
+        if h["val_ppl"] >= best:
+            expect /= 4
+        best = min(best, h["val_ppl"])
+    assert history[-1]["lr"] < 100.0  # (at this rate the validation perplexity rises)
+    bad = [*argv[:-3], "--quiet", "--schedule", "plateau", "--lr-decay", "4"]
+    assert main([*bad, "--out", str(tmp_path / "x")]) == 2
+    assert "choose one" in capsys.readouterr().err

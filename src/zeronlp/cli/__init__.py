@@ -60,6 +60,18 @@ def _common_train(p, epochs, batch_size, lr, max_grad, batch_note="", lr_note=""
     _threads_arg(p)
 
 
+def _schedule_arg(p):
+    p.add_argument(
+        "--schedule",
+        metavar="SPEC",
+        type=options.schedule_spec,
+        help="learning-rate schedule, set before every update: constant, "
+        "cosine[:warmup=N,min_lr=X], step[:size=N,gamma=X], noam[:warmup=N,factor=X] "
+        "(transformer), plateau[:factor=X] (ptb: divide on rising validation perplexity); "
+        "--lr is the peak (default: the model's fixed rate and --lr-factor/--lr-decay)",
+    )
+
+
 def _set_help(p, option, text):
     next(a for a in p._actions if option in a.option_strings).help = text
 
@@ -146,6 +158,7 @@ def _add_train(sub):
             help=f"multiply the learning rate by this after every epoch (default: {lr_default})",
         )
         _transformer_args(p, 64)
+        _schedule_arg(p)
         if task == "date":
             batch_note = "64 for the RNN models, 128 for the Transformer"
             lr_note = "Adam 0.005 for the RNN models, 0.001 for the Transformer"
@@ -181,6 +194,7 @@ def _add_train(sub):
         help="score only the first N validation and test tokens, for a quick check (default: all)",
     )
     _transformer_args(p, 128, dropout=False)
+    _schedule_arg(p)
     lr_note = ", ".join(f"{lr:g} for {m}" for m, lr in train.PTB_LR.items())
     _common_train(p, 4, 20, None, 0.25, lr_note=lr_note + " (SGD; Adam for transformer)")
     p.set_defaults(func=train.train_ptb, parser=p)

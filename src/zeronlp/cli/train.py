@@ -86,6 +86,21 @@ def _fit(trainer, model, run_dir, meta, *args, **kwargs):
         raise
 
 
+def build_schedule(args, steps_per_epoch, plateau_ok):
+    """The --schedule of the run (None without one), over ``args.epochs`` epochs."""
+    from ..schedules import DivideOnPlateau, from_spec
+
+    if args.schedule is None:
+        return None
+    d_model = args.d_model if args.model == "transformer" else None
+    schedule = from_spec(args.schedule, args.lr, args.epochs * steps_per_epoch, d_model)
+    if isinstance(schedule, DivideOnPlateau) and not plateau_ok:
+        raise InputError(
+            "--schedule plateau divides on rising validation perplexity: ptb runs only"
+        )
+    return schedule
+
+
 def _say(args, text):
     """A line of progress (tqdm.write keeps the progress bar intact)."""
     if not args.quiet and world().is_root:
@@ -233,6 +248,10 @@ def train_seq2seq(args):
     batch_size, lr, lr_factor = seq2seq_defaults(task, args.model)
     args.batch_size = batch_size if args.batch_size is None else args.batch_size
     args.lr = lr if args.lr is None else args.lr
+    if args.schedule is not None:  # the schedule sets every update's rate
+        if args.lr_factor is not None:
+            raise InputError("--schedule and --lr-factor both set the rate: choose one")
+        lr_factor = 1.0
     args.lr_factor = lr_factor if args.lr_factor is None else args.lr_factor
     comm = world()
     comm.shard(args.batch_size, "--batch-size")  # refuses a batch the ranks cannot share
@@ -244,6 +263,7 @@ def train_seq2seq(args):
         x_train, x_test = x_train[:, ::-1].copy(), x_test[:, ::-1].copy()
     _prepare(args)
     vocab_size = len(char_to_id)
+    schedule = build_schedule(args, max(len(x_train) // args.batch_size, 1), plateau_ok=False)
     model = build_seq2seq(args, vocab_size, x_train.shape[1], t_train.shape[1])
     run_dir = _run_dir(args, task, args.model)
     trainer = Trainer(model, optimizers.Adam(lr=args.lr), comm=comm)
@@ -286,6 +306,7 @@ def train_seq2seq(args):
         eval_interval=20,
         eval_fn=evaluate,
         verbose=not args.quiet,
+        schedule=schedule,
     )
     _checkpoint(model, run_dir, meta, trainer.history)
     if not comm.is_root:
@@ -347,6 +368,11 @@ def train_ptb(args):
     comm.shard(args.batch_size, "--batch-size")  # refuses a batch the ranks cannot share
     if args.lr is None:
         args.lr = PTB_LR[args.model]
+    if args.schedule is not None and args.lr_decay != 1.0:
+        raise InputError("--schedule and --lr-decay both set the rate: choose one")
+    schedule = build_schedule(
+        args, (len(corpus) - 1) // (args.batch_size * args.time_size), plateau_ok=True
+    )
     _prepare(args)
     vocab_size = len(word_to_id)
     model = build_lm(args, vocab_size)
@@ -383,7 +409,8 @@ def train_ptb(args):
     _say(
         args,
         f"ptb: {len(corpus)} training tokens, vocabulary {vocab_size}, "
-        f"model {type(model).__name__}, lr {args.lr:g}, {_threads_note(args)}, "
+        f"model {type(model).__name__}, lr {args.lr:g}"
+        f"{'' if schedule is None else ', schedule ' + args.schedule}, {_threads_note(args)}, "
         f"run directory {run_dir}",
     )
     _fit(
@@ -400,6 +427,7 @@ def train_ptb(args):
         eval_interval=20,
         eval_fn=evaluate,
         verbose=not args.quiet,
+        schedule=schedule,
     )
     model.reset_state()
     test_ppl = eval_perplexity(model, corpus_test, comm=comm)
