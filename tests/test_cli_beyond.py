@@ -154,3 +154,53 @@ def test_train_ptb_with_the_books_plateau_schedule(tmp_path, capsys):
     bad = [*argv[:-3], "--quiet", "--schedule", "plateau", "--lr-decay", "4"]
     assert main([*bad, "--out", str(tmp_path / "x")]) == 2
     assert "choose one" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- BLEU in eval
+
+
+def test_eval_reports_bleu_of_the_decoded_answers(date_run, capsys, monkeypatch):
+    from zeronlp import metrics
+
+    seen = {}
+    real = metrics.corpus_bleu
+
+    def spy(hypotheses, references):
+        seen["hyp"], seen["ref"] = hypotheses, references
+        return real(hypotheses, references)
+
+    monkeypatch.setattr(metrics, "corpus_bleu", spy)
+    capsys.readouterr()
+    assert main(["eval", str(date_run), "--data", str(date_run.parent / "date-small.txt")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    acc = float(out[-2].split("accuracy ")[1].split("%")[0]) / 100
+    bleu = float(out[-1].split("BLEU ")[1].split()[0])
+    hyp, (ref,) = seen["hyp"], seen["ref"]
+    assert len(hyp) == len(ref) == 30  # the test tenth of 300 lines
+    assert all(r.replace(" ", "")[:2] in ("19", "20") for r in ref)  # "1 9 9 4 - 0 9 - 2 7"
+    assert all(len(r.split()) == 10 for r in ref)  # every character a token
+    assert acc == sum(h == r for h, r in zip(hyp, ref, strict=True)) / len(ref)
+    assert bleu == round(real(hyp, [ref]).score, 2)
+    assert 0 <= bleu <= 100
+
+
+def test_eval_bleu_is_100_for_a_model_that_answers_right(date_run, capsys, monkeypatch):
+    import numpy as np
+
+    from zeronlp.cli import runs
+    from zeronlp.datasets import sequence
+    from zeronlp.models import Seq2seq
+
+    data = str(date_run.parent / "date-small.txt")
+    _, _, meta = runs.run_meta(date_run)
+    char_to_id = {c: i for i, c in enumerate(meta["vocab"])}
+    _, (_, t_test) = sequence.load_data(data, char_to_id=char_to_id)
+
+    def perfect(self, xs, start_id, sample_size, method="greedy", **options):
+        return np.asarray(t_test[: len(xs), 1:])  # the right answers (one batch here)
+
+    monkeypatch.setattr(Seq2seq, "generate_batch", perfect)
+    capsys.readouterr()
+    assert main(["eval", str(date_run), "--data", data]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy 100.00%" in out and "BLEU 100.00" in out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import backend, io, models, text
+from .. import backend, io, metrics, models, text
 from ..errors import (
     CheckpointError,
     DataError,
@@ -15,7 +15,7 @@ from ..errors import (
     MissingDependencyError,
     MissingFileError,
 )
-from ..training import eval_perplexity, seq2seq_accuracy
+from ..training import eval_perplexity
 from . import plots, runs
 from .train import _an
 
@@ -77,11 +77,34 @@ def evaluate(args):
     if meta.get("reverse"):
         x_test = x_test[:, ::-1].copy()
     options = {"beam_width": args.beam} if args.beam else {}
-    acc = seq2seq_accuracy(
-        model, x_test, t_test, method="beam" if args.beam else "greedy", **options
-    )
+    guess = decode_answers(model, x_test, t_test, "beam" if args.beam else "greedy", **options)
+    acc = float(np.all(guess == t_test[:, 1:], axis=1).mean())  # exact match, as seq2seq_accuracy
     print(f"{task} {what} accuracy {acc:.2%} ({len(x_test)} questions)")
+    vocab = meta["vocab"]
+    hypotheses = [_as_characters(row, vocab) for row in guess]
+    references = [_as_characters(row, vocab) for row in t_test[:, 1:]]
+    bleu = metrics.corpus_bleu(hypotheses, [references])
+    print(f"{task} {what} BLEU {bleu.score:.2f} (characters as tokens)")
     return 0
+
+
+def decode_answers(model, x, t, method, batch_size=1000, **options):
+    """The model's answers (N, Ta - 1) on the host to questions x (N, Tq), decoded in
+    batches from the start ids t[:, 0]."""
+    parts = []
+    for i in range(0, len(x), batch_size):
+        xb, tb = backend.to_device(x[i : i + batch_size]), t[i : i + batch_size]
+        start = backend.to_device(tb[:, 0])
+        parts.append(
+            backend.to_cpu(model.generate_batch(xb, start, tb.shape[1] - 1, method, **options))
+        )
+    return np.concatenate(parts)
+
+
+def _as_characters(ids, vocab):
+    """An answer's ids as BLEU's text: its characters (padding stripped), space-separated,
+    so that every character is a token (the answers are single words: dates, numbers)."""
+    return " ".join("".join(vocab[int(i)] for i in ids).strip())
 
 
 # ---------------------------------------------------------------- language models
