@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -104,3 +108,40 @@ def test_scatter_add_with_rows_and_weights(rng):
     ours = np.zeros((7, 3))
     scatter_add(ours, idx, src, rows=rows, weights=w)
     np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_gpu_variable_without_cupy_warns_instead_of_failing_import():
+    if backend.gpu_available():
+        pytest.skip("a GPU is present")
+    code = (
+        "import warnings; warnings.simplefilter('error', RuntimeWarning)\n"
+        "try:\n    import zeronlp\nexcept RuntimeWarning as w:\n    print('WARNED', w)\n"
+        "else:\n    print('NO WARNING')\n"
+    )
+    src = os.path.dirname(os.path.dirname(backend.__file__))  # this checkout's zeronlp
+    env = dict(os.environ, ZERONLP_GPU="1", PYTHONPATH=src)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "WARNED" in out.stdout and "CuPy or a CUDA GPU is missing" in out.stdout
+    out = subprocess.run(
+        [sys.executable, "-c", "import zeronlp.backend as b; print(b.xp().__name__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "numpy", out.stderr
+
+
+def test_device_helpers_on_numpy():
+    x = np.zeros(3)
+    assert backend.device_of(x) == "cpu" and not backend.is_device_array(x)
+    with backend.on_device_of(x):
+        pass
+    assert backend.can_check_values(x)
+    assert not backend.device_checks_enabled()
+    with backend.device_checks():
+        assert backend.device_checks_enabled()
+    assert not backend.device_checks_enabled()

@@ -179,6 +179,14 @@ def test_unigram_sampler_two_words_always_draws_the_other():
     np.testing.assert_array_equal(neg, [[1, 1, 1], [0, 0, 0], [1, 1, 1]])
 
 
+def test_unigram_sampler_replaces_a_draw_that_lands_on_the_target(monkeypatch):
+    """A rounding clash takes the most probable other word, with no loop reading values."""
+    sampler = UnigramSampler(np.repeat(np.arange(4), [5, 9, 2, 1]), 0.75, 3)
+    monkeypatch.setattr(np, "searchsorted", lambda cdf, u, side: np.full(u.shape, 1))
+    neg = sampler.get_negative_sample(np.array([1, 0, 3]))
+    np.testing.assert_array_equal(neg, [[0, 0, 0], [1, 1, 1], [1, 1, 1]])
+
+
 def test_unigram_sampler_is_seeded_by_numpy_global_seed():
     sampler = UnigramSampler(np.arange(100) % 17, 0.75, 5)
     np.random.seed(3)

@@ -116,3 +116,18 @@ def test_clip_grads_by_global_norm():
     clip_grads(small, 1.0)
     np.testing.assert_array_equal(small[0], np.array([0.3, 0.4], dtype=np.float32))
     assert small[0].dtype == np.float32
+
+
+def test_clip_grads_leaves_non_finite_gradients_and_keeps_dtypes():
+    grads = [np.array([3.0, np.inf], dtype=np.float32), np.array([1.0], dtype=np.float32)]
+    norm = clip_grads(grads, 1.0)
+    assert norm == math.inf and isinstance(norm, float)
+    np.testing.assert_array_equal(grads[1], [1.0])  # not scaled by 0 or nan
+    grads = [np.array([30.0, 40.0], dtype=np.float32), np.array([[0.0]], dtype=np.float64)]
+    norm = clip_grads(grads, 5.0)
+    assert norm == pytest.approx(50.0) and isinstance(norm, float)
+    np.testing.assert_allclose(grads[0], [3.0, 4.0], rtol=1e-6)
+    assert grads[0].dtype == np.float32 and grads[1].dtype == np.float64
+    nan = [np.array([np.nan, 1.0])]
+    assert math.isnan(clip_grads(nan, 1.0))
+    assert nan[0][1] == 1.0

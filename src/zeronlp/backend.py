@@ -5,24 +5,33 @@ them (``get_array_module(x)``, like ``cupy.get_array_module``) and create new ar
 that module. Parameters are created on the current device by models through ``xp()``.
 
 Switch to the GPU with ``zeronlp.use_gpu()`` or by setting the environment variable
-``ZERONLP_GPU=1`` before importing zeronlp.
+``ZERONLP_GPU=1`` before importing zeronlp (without CuPy or a GPU that variable only warns:
+``import zeronlp`` never fails because of it).
+
+A training step on the GPU never waits for the host: checks that need a value of a device
+array (ids inside the vocabulary, labels inside the classes) run on NumPy inputs before
+they move, and on device arrays only inside ``device_checks()`` (or with
+``ZERONLP_DEVICE_CHECKS=1``), a debug mode that synchronises.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 
 import numpy as np
 import scipy.sparse as _sparse
 
-try:  # CuPy is an optional extra: pip install "zeronlp[gpu]"
+try:  # CuPy is an optional extra: pip install "zeronlp[gpu-cuda12]" (or gpu-cuda13)
     import cupy as _cupy
 except Exception:  # ImportError, or a CuPy without a usable CUDA runtime
     _cupy = None
 
 _current = np
 _float_dtype = np.dtype(np.float32)
+_TRUE = {"1", "true", "yes", "on"}
+_device_checks = os.environ.get("ZERONLP_DEVICE_CHECKS", "").strip().lower() in _TRUE
 
 
 def gpu_available() -> bool:
@@ -40,8 +49,8 @@ def use_gpu() -> None:
     global _current
     if not gpu_available():
         raise RuntimeError(
-            "use_gpu() needs CuPy and a CUDA GPU; install the extra with "
-            "pip install 'zeronlp[gpu]' on a machine with a GPU"
+            "use_gpu() needs CuPy and a CUDA GPU; on a machine with a GPU install the extra "
+            "for its CUDA: pip install 'zeronlp[gpu-cuda12]' or 'zeronlp[gpu-cuda13]'"
         )
     _current = _cupy
 
@@ -50,9 +59,6 @@ def use_cpu() -> None:
     """Create new parameters and data with NumPy (the default)."""
     global _current
     _current = np
-
-
-_float_dtype = np.dtype(np.float32)
 
 
 def xp():
@@ -93,6 +99,61 @@ def get_array_module(*arrays):
     return np
 
 
+def is_device_array(x) -> bool:
+    """True for an array that lives on a GPU (a CuPy array)."""
+    return _cupy is not None and isinstance(x, _cupy.ndarray)
+
+
+def device_of(x) -> str:
+    """Where ``x`` lives: ``"cpu"`` or ``"cuda:<id>"``."""
+    return f"cuda:{x.device.id}" if is_device_array(x) else "cpu"
+
+
+def on_device_of(x):
+    """A context in which new CuPy arrays are created on the GPU that holds ``x``.
+
+    with on_device_of(model.params[0]):
+        start = xp.asarray([start_id])  # on the model's GPU, not the current one
+    A null context for NumPy arrays.
+    """
+    return x.device if is_device_array(x) else contextlib.nullcontext()
+
+
+def device_checks_enabled() -> bool:
+    """True inside ``device_checks()``: value checks of device arrays run (and synchronise)."""
+    return _device_checks
+
+
+@contextlib.contextmanager
+def device_checks(enabled=True):
+    """Check the values of device arrays too (ids in the vocabulary, labels in range).
+
+    Those checks copy a value to the host and so make the GPU wait; outside this block
+    they run only on NumPy arrays. Use it to debug a GPU run that gives odd numbers.
+    """
+    global _device_checks
+    previous, _device_checks = _device_checks, bool(enabled)
+    try:
+        yield
+    finally:
+        _device_checks = previous
+
+
+def can_check_values(x) -> bool:
+    """True when a check may read the values of ``x`` without making a GPU wait."""
+    return _device_checks or not is_device_array(x)
+
+
+def loss_value(x):
+    """A loss as layers return it: a Python float from NumPy, a 0-d array on a GPU.
+
+    ``float()`` of a device value makes the host wait for the GPU, so a layer leaves that
+    to whoever shows the loss (once per step, the progress bar); ``float(loss)``,
+    ``math.isfinite(loss)`` and ``f"{loss:.3f}"`` work on both.
+    """
+    return x if is_device_array(x) else float(x)
+
+
 def to_cpu(x):
     """A NumPy array with the data of ``x`` (a no-op for NumPy arrays and Python values)."""
     if _cupy is not None and isinstance(x, _cupy.ndarray):
@@ -117,6 +178,34 @@ def seed(s: int) -> None:
     np.random.seed(s)
     if _cupy is not None and gpu_available():
         _cupy.random.seed(s)
+
+
+class RandomReplay:
+    """Replays the same random draws: NumPy's global generator and, with a GPU, CuPy's.
+
+    replay = RandomReplay()   # remembers the current state
+    replay.replay()           # every call: the generators restart from that state
+    replay.restore()          # back to the state of creation (NumPy) / the original
+                              # generator object (CuPy)
+    Gradient checks use it so that dropout and negative sampling draw the same numbers in
+    every forward. CuPy's generator has no get/set state, so each replay installs a fresh
+    generator with one fixed seed.
+    """
+
+    def __init__(self):
+        self._np_state = np.random.get_state()
+        self._cupy_state = _cupy.random.get_random_state() if gpu_available() else None
+        self._cupy_seed = int(self._np_state[1][0])
+
+    def replay(self) -> None:
+        np.random.set_state(self._np_state)
+        if self._cupy_state is not None:
+            _cupy.random.set_random_state(_cupy.random.RandomState(self._cupy_seed))
+
+    def restore(self) -> None:
+        np.random.set_state(self._np_state)
+        if self._cupy_state is not None:
+            _cupy.random.set_random_state(self._cupy_state)
 
 
 def scatter_add(target, indices, values, rows=None, weights=None) -> None:
@@ -170,5 +259,20 @@ def _argsort_ids(ids, vocab_size):
     return np.argsort(ids, kind="stable")
 
 
-if os.environ.get("ZERONLP_GPU", "").strip().lower() in {"1", "true", "yes", "on"}:
-    use_gpu()
+def _use_gpu_from_environment() -> None:
+    """ZERONLP_GPU=1: use the GPU; a warning (never an import error) when there is none."""
+    if os.environ.get("ZERONLP_GPU", "").strip().lower() not in _TRUE:
+        return
+    if gpu_available():
+        use_gpu()
+    else:
+        warnings.warn(
+            "ZERONLP_GPU is set but CuPy or a CUDA GPU is missing: zeronlp runs on the CPU "
+            "(NumPy); install the extra matching your CUDA, e.g. pip install "
+            "'zeronlp[gpu-cuda12]', on a machine with a GPU",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+_use_gpu_from_environment()

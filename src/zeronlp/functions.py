@@ -7,7 +7,9 @@ expressions).
 
 from __future__ import annotations
 
-from .backend import get_array_module
+import numpy as np
+
+from .backend import can_check_values, get_array_module, loss_value
 from .errors import InputError
 
 
@@ -58,13 +60,14 @@ def labels_from(t, y_shape):
     """Class ids (...,) from ``t``, given as ids (...,) or as one-hot rows (..., C).
 
     Raises ValueError when the labels do not fit predictions of shape ``y_shape`` or when
-    (..., C) targets are not one-hot.
+    (..., C) targets are not one-hot. The value checks read the labels, so on a GPU they run
+    only inside ``backend.device_checks()``: a training step never waits for the host.
     """
     xp = get_array_module(t)
     t = xp.asarray(t)
     if t.shape == tuple(y_shape):  # one-hot targets
         # anything else (soft labels, all zeros, two ones) would be silently arg-maxed
-        if not (((t == 0) | (t == 1)).all() and (t.sum(axis=-1) == 1).all()):
+        if can_check_values(t) and not _is_one_hot(t):
             raise InputError(
                 f"targets of shape {t.shape} must be one-hot rows (a single 1, the rest 0); "
                 "give class ids for other labels"
@@ -75,20 +78,26 @@ def labels_from(t, y_shape):
             f"labels of shape {t.shape} do not fit predictions of shape {tuple(y_shape)}: "
             f"expected ids of shape {tuple(y_shape[:-1])} or one-hot of shape {tuple(y_shape)}"
         )
-    if not xp.issubdtype(t.dtype, xp.integer):
+    if not np.issubdtype(t.dtype, np.integer):  # a dtype question: no device work
         raise TypeError(f"class ids must be integers, got dtype {t.dtype}")
     C = y_shape[-1]
-    if t.size and (int(t.min()) < 0 or int(t.max()) >= C):
+    if t.size and can_check_values(t) and (int(t.min()) < 0 or int(t.max()) >= C):
         raise ValueError(
             f"class ids must lie in [0, {C}), got ids from {int(t.min())} to {int(t.max())}"
         )
     return t
 
 
+def _is_one_hot(t):
+    """True when every row of t (..., C) holds a single 1 and zeros elsewhere."""
+    return bool(((t == 0) | (t == 1)).all() and (t.sum(axis=-1) == 1).all())
+
+
 def cross_entropy_error(y, t):
     """Mean cross-entropy of probabilities y (N, C) (or (C,)) against labels t.
 
-    t: class ids (N,) or one-hot (N, C). Returns a Python float: the batch mean of
+    t: class ids (N,) or one-hot (N, C). Returns a Python float (a 0-d array on a GPU,
+    ``backend.loss_value``): the batch mean of
     -log y[n, t[n]]. A tiny 1e-7 keeps log() finite when a probability underflows to 0,
     as in the book.
     """
@@ -102,7 +111,7 @@ def cross_entropy_error(y, t):
     if N == 0:
         raise ValueError("cross_entropy_error got an empty batch")
     picked = y[xp.arange(N), t]
-    return float(-xp.log(picked + 1e-7).sum() / N)
+    return loss_value(-xp.log(picked + 1e-7).sum() / N)
 
 
 def softmax_cross_entropy(x, t):
@@ -116,4 +125,4 @@ def softmax_cross_entropy(x, t):
     t = t.reshape(-1)
     if t.size == 0:
         raise ValueError("softmax_cross_entropy got an empty batch")
-    return float(-logp[xp.arange(t.size), t].mean())
+    return loss_value(-logp[xp.arange(t.size), t].mean())

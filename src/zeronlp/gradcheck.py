@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import get_array_module, to_cpu
+from .backend import RandomReplay, get_array_module, to_cpu
 
 
 def _is_float_array(a):
@@ -65,8 +65,9 @@ def gradcheck(
 
     Parameters and float inputs must be float64: in float32 central differences are too
     noisy to tell a right gradient from a slightly wrong one.
-    NumPy's global random state is restored before every forward call, so layers that draw
-    random numbers (dropout, negative sampling) see the same draws each time.
+    NumPy's global random state (and CuPy's, on a GPU) is restored before every forward
+    call, so layers that draw random numbers (dropout, negative sampling) see the same
+    draws each time.
     """
     forward_kwargs = forward_kwargs or {}
     for i, p in enumerate(layer.params):
@@ -79,10 +80,10 @@ def gradcheck(
         if _is_float_array(x) and x.dtype != np.float64:
             raise TypeError(f"gradcheck needs float64 inputs; inputs[{j}] has dtype {x.dtype}")
 
-    rng_state = np.random.get_state()
+    random_state = RandomReplay()
 
     def run_forward():
-        np.random.set_state(rng_state)
+        random_state.replay()
         if reset_state:
             layer.reset_state()
         return _as_tuple(layer.forward(*inputs, **forward_kwargs))
@@ -116,7 +117,7 @@ def gradcheck(
                 f"{name}: backward gave a gradient of shape {grad.shape}, expected {numeric.shape}"
             )
         errors[name] = _relative_error(grad, numeric)
-    np.random.set_state(rng_state)
+    random_state.restore()
     if verbose:
         print(format_errors(errors))
     return errors

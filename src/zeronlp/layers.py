@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import get_array_module, scatter_add
+from .backend import (
+    can_check_values,
+    device_of,
+    get_array_module,
+    loss_value,
+    on_device_of,
+    scatter_add,
+)
 from .functions import labels_from, log_softmax, sigmoid, softmax, softplus
 
 # ---------------------------------------------------------------- input checks
@@ -25,12 +32,14 @@ def as_ids(idx, vocab_size, xp=np, name="ids"):
 
     Accepts a Python int, a list or an integer array. Raises TypeError for non-integer
     ids and ValueError for ids outside [0, vocab_size): NumPy would silently read row
-    V-1 for id -1, which hides bugs.
+    V-1 for id -1, which hides bugs. The range check reads the ids, so for ids already on a
+    GPU it runs only inside ``backend.device_checks()`` (check them on the host before they
+    move; a training step never waits for the host).
     """
     idx = xp.asarray(idx)
-    if idx.dtype == bool or not xp.issubdtype(idx.dtype, xp.integer):
+    if idx.dtype == bool or not np.issubdtype(idx.dtype, np.integer):
         raise TypeError(f"{name} must be integers, got dtype {idx.dtype}")
-    if idx.size:
+    if idx.size and can_check_values(idx):
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= vocab_size:
             raise ValueError(
@@ -168,7 +177,7 @@ class SoftmaxWithLoss:
         logp = log_softmax(x)
         self.y = xp.exp(logp)
         N = x.shape[0]
-        return float(-logp[xp.arange(N), self.t].sum() / N)
+        return loss_value(-logp[xp.arange(N), self.t].sum() / N)
 
     def backward(self, dout=1):
         xp = get_array_module(self.y)
@@ -199,7 +208,7 @@ class SigmoidWithLoss:
         check_same_shape(x, t, "scores", "labels")
         if t.size == 0:
             raise ValueError("SigmoidWithLoss got an empty batch")
-        if t.size and (float(t.min()) < 0 or float(t.max()) > 1):
+        if can_check_values(t) and (float(t.min()) < 0 or float(t.max()) > 1):
             raise ValueError(
                 f"SigmoidWithLoss labels must lie in [0, 1], got values from "
                 f"{float(t.min())} to {float(t.max())}"
@@ -207,7 +216,7 @@ class SigmoidWithLoss:
         # integer labels would promote float32 scores to float64 in (y - t)
         self.t = t = t.astype(x.dtype, copy=False)
         self.y = sigmoid(x)
-        return float((softplus(x) - t * x).sum() / t.size)
+        return loss_value((softplus(x) - t * x).sum() / t.size)
 
     def backward(self, dout=1):
         return (self.y - self.t) * (dout / self.t.size)
@@ -304,6 +313,9 @@ class UnigramSampler:
     [0, 1 - p(target)) is mapped through the cumulative distribution with the target's
     interval cut out, which is exactly sampling from p restricted to the other words. Ids
     may repeat within a row (sampling with replacement, as word2vec and gensim do).
+
+    The tables live where the targets live (copied to a GPU once, on first use there), and
+    the draw never reads a value back, so on a GPU it never makes the host wait.
     """
 
     def __init__(self, corpus, power, sample_size):
@@ -322,32 +334,37 @@ class UnigramSampler:
         self.word_p = p / p.sum()
         self.cdf = np.cumsum(self.word_p)
         self.cdf[-1] = 1.0
+        # the most probable word other than w, for the rare draw that rounding puts on w
+        first, second = np.argsort(-self.word_p, kind="stable")[:2]
+        self.other = np.where(np.arange(self.vocab_size) == first, second, first)
+        self._tables = {"cpu": (self.cdf, self.word_p, self.other)}
+
+    def _tables_for(self, target):
+        """(cdf, word_p, other) on the device of ``target``, copied there once."""
+        device = device_of(target)
+        if device not in self._tables:
+            xp = get_array_module(target)
+            with on_device_of(target):
+                self._tables[device] = tuple(
+                    xp.asarray(a) for a in (self.cdf, self.word_p, self.other)
+                )
+        return self._tables[device]
 
     def get_negative_sample(self, target):
         xp = get_array_module(target)
         target = as_ids(target, self.vocab_size, xp, name="target ids").reshape(-1)
-        cdf = xp.asarray(self.cdf)
-        p_t = xp.asarray(self.word_p)[target][:, None]  # (N, 1)
-        lo_t = (cdf[target] - xp.asarray(self.word_p)[target])[:, None]
+        cdf, word_p, other = self._tables_for(target)
+        p_t = word_p[target][:, None]  # (N, 1)
+        lo_t = cdf[target][:, None] - p_t  # where the target's interval starts
         shape = (target.size, self.sample_size)
         u = xp.random.random_sample(shape) * (1.0 - p_t)
         u += p_t * (u >= lo_t)  # jump over the target's interval of the CDF
         negative = xp.searchsorted(cdf, u, side="right")
         xp.minimum(negative, self.vocab_size - 1, out=negative)
-        # Rounding at an interval edge can still land on the target; redraw those few.
+        # Rounding at an interval edge can still land on the target (about once in 1e16
+        # draws); such a draw takes another word without a data-dependent loop.
         clash = negative == target[:, None]
-        while bool(clash.any()):
-            rows = xp.nonzero(clash)[0]
-            redraw = self._draw_excluding(target[rows], xp)
-            negative[clash] = redraw
-            clash = negative == target[:, None]
-        return negative
-
-    def _draw_excluding(self, target, xp):
-        cdf = xp.asarray(self.cdf)
-        u = xp.random.random_sample(target.shape)
-        ids = xp.minimum(xp.searchsorted(cdf, u, side="right"), self.vocab_size - 1)
-        return ids  # any remaining clash is redrawn by the caller's loop
+        return xp.where(clash, other[target][:, None], negative)
 
 
 class NegativeSamplingLoss:
@@ -388,7 +405,7 @@ class NegativeSamplingLoss:
         self.cache = (h, ids, target_W, score)
         N = target.shape[0]
         # label 1 for column 0 (the positive), 0 for the negatives
-        return float((softplus(score).sum() - score[:, 0].sum()) / N)
+        return loss_value((softplus(score).sum() - score[:, 0].sum()) / N)
 
     def backward(self, dout=1):
         h, ids, target_W, score = self.cache

@@ -11,7 +11,7 @@ files (``Rnnlm.pkl``) load one to one.
 
 from __future__ import annotations
 
-from ..backend import xp
+from ..backend import get_array_module, on_device_of, to_cpu
 from ..decoding import beam_search, greedy_decode, sample_decode
 from ..fused import TimeAffineSoftmaxWithLoss
 from ..time_layers import TimeDropout, TimeEmbedding, TimeLSTM, TimeRNN
@@ -114,7 +114,9 @@ class LanguageModel(BaseModel):
             raise ValueError(f"sample_size must be >= 1, got {sample_size}")
         if sample_size == 1:
             return [int(start_id)]
-        start = xp().asarray([int(start_id)])
+        W = self.params[0]  # on the model's device, which need not be the current one
+        with on_device_of(W):
+            start = get_array_module(W).asarray([int(start_id)])
         state, n = self.state_for(1), sample_size - 1
         if method == "sample":
             ids = sample_decode(
@@ -128,7 +130,7 @@ class LanguageModel(BaseModel):
             )
         else:
             raise ValueError(f"method must be 'sample', 'greedy' or 'beam', got {method!r}")
-        return [int(start_id)] + [int(i) for i in ids[0]]
+        return [int(start_id)] + to_cpu(ids[0]).tolist()  # one copy to the host
 
 
 def _batch_size(state):

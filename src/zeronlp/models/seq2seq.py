@@ -17,7 +17,7 @@ import inspect
 import math
 
 from ..attention import TimeAttention
-from ..backend import get_array_module
+from ..backend import get_array_module, on_device_of, to_cpu
 from ..decoding import beam_search, greedy_decode, sample_decode
 from ..time_layers import TimeEmbedding
 from .base import BaseModel, collect_params
@@ -135,7 +135,7 @@ class Seq2seq(BaseModel):
         ``sample_size`` ids for one question, a list of such lists for several.
         """
         ids = self.generate_batch(xs, start_id, sample_size, method, **options)
-        rows = [[int(i) for i in row] for row in ids]
+        rows = to_cpu(ids).tolist()  # one copy to the host
         return rows[0] if len(rows) == 1 else rows
 
     def generate_batch(self, xs, start_id, sample_size, method="greedy", **options):
@@ -146,7 +146,9 @@ class Seq2seq(BaseModel):
         state = self.decoder.start_state(self.encoder.forward(xs))
         module = get_array_module(self.params[0])
         # one start id for all questions, or one per question
-        start = module.broadcast_to(module.asarray(start_id, dtype=module.int64), (xs.shape[0],))
+        with on_device_of(self.params[0]):  # the model's device, not the current one
+            start = module.asarray(start_id, dtype=module.int64)
+        start = module.broadcast_to(start, (xs.shape[0],))
         decoders = {"greedy": greedy_decode, "sample": sample_decode, "beam": beam_search}
         if method not in decoders:
             raise ValueError(f"method must be 'greedy', 'sample' or 'beam', got {method!r}")

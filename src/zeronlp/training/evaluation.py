@@ -7,7 +7,7 @@ import inspect
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..backend import get_array_module
+from ..backend import get_array_module, on_device_of
 from ..errors import InputError
 from .trainer import perplexity
 
@@ -24,12 +24,22 @@ def eval_perplexity(model, corpus, batch_size=10, time_size=35, verbose=False, c
 
     The corpus is read as ``batch_size`` streams, ``time_size`` tokens at a time, through
     the stateful model, as in training; call ``model.reset_state()`` first to start from
-    nothing (the book does). corpus: (L,) ids. A loss past the float range gives ``inf``.
+    nothing (the book does). corpus: (L,) ids, NumPy or CuPy; it is read on the model's
+    device (copied there once), and the losses are summed there: the host reads one number
+    at the end. A loss past the float range gives ``inf``.
     comm: a zeronlp.distributed communicator; each rank then runs a contiguous share of
     the streams and the summed losses and token counts give every rank the perplexity of
     the whole corpus.
     """
-    corpus = np.asarray(corpus)
+    params = getattr(model, "params", None) or [corpus]  # a model without parameters too
+    xp = get_array_module(params[0])
+    with on_device_of(params[0]):
+        corpus = xp.asarray(corpus)
+        return _perplexity_on(model, corpus, xp, batch_size, time_size, verbose, comm)
+
+
+def _perplexity_on(model, corpus, xp, batch_size, time_size, verbose, comm):
+    """eval_perplexity's loop, with corpus (L,) already on the model's device."""
     corpus_size = len(corpus)
     max_iters = (corpus_size - 1) // (batch_size * time_size)
     if max_iters == 0:
@@ -40,13 +50,13 @@ def eval_perplexity(model, corpus, batch_size=10, time_size=35, verbose=False, c
     jump = (corpus_size - 1) // batch_size
     if comm is not None and comm.size > 1:
         return _eval_perplexity_shared(model, corpus, batch_size, time_size, max_iters, comm)
-    offsets = np.arange(batch_size)[:, None] * jump + np.arange(time_size)
+    offsets = xp.arange(batch_size)[:, None] * jump + xp.arange(time_size)
     total_loss = 0.0
     for iters in tqdm(range(max_iters), disable=not verbose, desc="perplexity", leave=False):
         idx = offsets + iters * time_size
         xs, ts = corpus[idx % corpus_size], corpus[(idx + 1) % corpus_size]
-        total_loss += _forward_eval(model, xs, ts)
-    return perplexity(total_loss / max_iters)
+        total_loss = total_loss + _forward_eval(model, xs, ts)  # on a GPU: a device sum
+    return perplexity(float(total_loss) / max_iters)
 
 
 def _eval_perplexity_shared(model, corpus, batch_size, time_size, max_iters, comm):
@@ -54,12 +64,12 @@ def _eval_perplexity_shared(model, corpus, batch_size, time_size, max_iters, com
     corpus_size = len(corpus)
     jump = (corpus_size - 1) // batch_size
     streams = np.arange(batch_size)[comm.split(batch_size)]  # may be empty on a rank
-    offsets = streams[:, None] * jump + np.arange(time_size)  # (b, T)
+    offsets = get_array_module(corpus).asarray(streams[:, None] * jump + np.arange(time_size))
     total = 0.0
     for iters in range(max_iters if streams.size else 0):
         idx = offsets + iters * time_size
         xs, ts = corpus[idx % corpus_size], corpus[(idx + 1) % corpus_size]
-        total += _forward_eval(model, xs, ts) * idx.size  # mean loss -> summed loss
+        total += float(_forward_eval(model, xs, ts)) * idx.size  # mean loss -> summed loss
     loss_sum, tokens = comm.allreduce_sum([total, max_iters * streams.size * time_size])
     return perplexity(loss_sum / tokens)
 
@@ -86,7 +96,8 @@ def seq2seq_accuracy(model, x, t, batch_size=1000, method="greedy", comm=None, *
         xb, tb = x[i : i + batch_size], t[i : i + batch_size]
         guess = model.generate_batch(xb, tb[:, 0], tb.shape[1] - 1, method, **options)
         module = get_array_module(guess)
-        correct += int(module.all(guess == module.asarray(tb[:, 1:]), axis=1).sum())
+        correct = correct + module.all(guess == module.asarray(tb[:, 1:]), axis=1).sum()
+    correct = int(correct)  # one read of a device count, after all batches
     if comm is not None and comm.size > 1:
         correct = int(comm.allreduce_sum([correct])[0])
     return correct / total
