@@ -204,3 +204,81 @@ def test_eval_bleu_is_100_for_a_model_that_answers_right(date_run, capsys, monke
     assert main(["eval", str(date_run), "--data", data]) == 0
     out = capsys.readouterr().out
     assert "accuracy 100.00%" in out and "BLEU 100.00" in out
+
+
+# ---------------------------------------------------------------- a GPT-style model on BPE tokens
+
+
+BPE_RUN = ["train", "ptb", "--model", "transformer", "--tokenizer", "bpe", "--vocab-size", "300"]
+BPE_RUN += ["--train-size", "3000", "--eval-size", "1000", "--epochs", "1", "--d-model", "16"]
+BPE_RUN += ["--layers", "1", "--heads", "2", "--ff", "32", "--time-size", "16"]
+BPE_RUN += ["--batch-size", "4", "--quiet"]
+
+
+def test_train_ptb_with_bpe_tokens_then_generate_and_eval(tmp_path, capsys):
+    import json
+    import math
+
+    from zeronlp.cli.train import per_word_perplexity
+    from zeronlp.tokenizers import BPETokenizer
+
+    require_book_data()
+    run = tmp_path / "gpt"
+    assert main([*BPE_RUN, "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "ptb test perplexity (first 1000 words) per BPE token " in out
+    tokenizer = BPETokenizer.load(run / "tokenizer.json")
+    assert tokenizer.vocab_size == 300
+    last = json.loads((run / "history.json").read_text())[-1]
+    n_tokens = int(out.split("words) per BPE token")[1].split("(")[1].split(" tokens")[0])
+    assert n_tokens > 1000  # more subword tokens than words
+    assert math.isclose(
+        last["test_ppl_word"], math.exp(math.log(last["test_ppl"]) * n_tokens / 1000)
+    )
+    assert last["test_ppl_word"] > last["test_ppl"]
+    assert per_word_perplexity(last["test_ppl"], n_tokens, 1000) == last["test_ppl_word"]
+    assert main(["generate", str(run), "--start", "the meaning of", "--length", "20"]) == 0
+    assert capsys.readouterr().out.startswith("the meaning of")
+    assert main(["generate", str(run), "--start", "it is", "--length", "20", "--seed", "3"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("it is") and len(text) > len("it is") + 5  # 19 tokens decoded
+    assert main(["eval", str(run), "--split", "valid"]) == 0
+    assert capsys.readouterr().out.startswith("validation perplexity per BPE token ")
+
+
+def test_a_bpe_runs_tokenizer_file_is_checked_as_untrusted(tmp_path, capsys):
+    import json
+
+    require_book_data()
+    run = tmp_path / "gpt"
+    assert main([*BPE_RUN, "--out", str(run)]) == 0
+    good = (run / "tokenizer.json").read_text()
+    data = json.loads(good)
+    bad_files = {
+        "a merge from the future": {**data, "merges": [[0, 900]] + data["merges"][1:]},
+        "fewer tokens than the model": {**data, "merges": data["merges"][:10]},
+        "not json": None,
+    }
+    for what, content in bad_files.items():
+        text = "{oops" if content is None else json.dumps(content)
+        (run / "tokenizer.json").write_text(text)
+        capsys.readouterr()
+        assert main(["generate", str(run), "--length", "3"]) == 2, what
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, what
+        if what == "fewer tokens than the model":
+            assert "has 266 tokens but the model 300" in err
+    (run / "tokenizer.json").unlink()
+    assert main(["eval", str(run)]) == 2
+    assert "tokenizer.json, which is missing" in capsys.readouterr().err
+    (run / "tokenizer.json").write_text(good)
+    assert main(["eval", str(run), "--split", "valid"]) == 0
+
+
+def test_vocab_size_without_bpe_is_a_user_error(tmp_path, capsys):
+    require_book_data()
+    argv = ["train", "ptb", "--vocab-size", "500", "--out", str(tmp_path / "r"), "--quiet"]
+    assert main(argv) == 2
+    assert "--tokenizer bpe" in capsys.readouterr().err
+    assert main([*BPE_RUN[:7], "100", *BPE_RUN[8:], "--out", str(tmp_path / "s")]) == 2
+    assert "vocab_size" in capsys.readouterr().err

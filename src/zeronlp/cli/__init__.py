@@ -178,6 +178,18 @@ def _add_train(sub):
     )
     p.add_argument("--time-size", type=options.count, default=35, help="truncated BPTT length")
     p.add_argument(
+        "--tokenizer",
+        choices=["word", "bpe"],
+        default="word",
+        help="word: PTB's 10,000 words (the book's); bpe: byte-level BPE subwords trained on "
+        "the training split, saved in the run directory",
+    )
+    p.add_argument(
+        "--vocab-size",
+        type=options.count,
+        help="BPE vocabulary size: the 256 bytes plus the merges (--tokenizer bpe; default: 2000)",
+    )
+    p.add_argument(
         "--lr-decay",
         type=options.positive,
         default=1.0,

@@ -17,7 +17,7 @@ from ..errors import (
 )
 from ..training import eval_perplexity
 from . import plots, runs
-from .train import _an
+from .train import _an, per_word_perplexity, ptb_text
 
 # ---------------------------------------------------------------- eval
 
@@ -49,9 +49,22 @@ def evaluate(args):
         from ..datasets import ptb
 
         _note(runs.data_note(args.run, meta, ptb.data_path(args.split), role=args.split))
-        corpus = ptb.load_corpus(args.split, {w: i for i, w in enumerate(meta["vocab"])})
+        tokenizer = meta.get("tokenizer")
+        if tokenizer is None:
+            corpus = ptb.load_corpus(args.split, {w: i for i, w in enumerate(meta["vocab"])})
+        else:  # the run's own subword tokens
+            words, _, id_to_word = ptb.load_data(args.split)
+            corpus = np.asarray(tokenizer.encode(ptb_text(words, id_to_word)), dtype=np.int64)
         model.reset_state()
-        print(f"{what} perplexity {eval_perplexity(model, corpus):.2f}")
+        ppl = eval_perplexity(model, corpus)
+        if tokenizer is None:
+            print(f"{what} perplexity {ppl:.2f}")
+        else:
+            per_word = per_word_perplexity(ppl, len(corpus), len(words))
+            print(
+                f"{what} perplexity per BPE token {ppl:.2f}, per word {per_word:.2f} "
+                f"({len(corpus)} tokens, {len(words)} words)"
+            )
         return 0
     from ..datasets import sequence
 
@@ -121,6 +134,8 @@ def generate(args):
     model, meta = runs.load_run(args.run, tasks=("ptb",))
     if not isinstance(model, models.rnnlm.LanguageModel):
         raise CheckpointError(f"{args.run} holds {_an(meta['model'])}, not a language model")
+    if meta.get("tokenizer") is not None:
+        return _generate_subwords(args, model, meta["tokenizer"])
     vocab = meta["vocab"]
     word_to_id = {w: i for i, w in enumerate(vocab)}
     prompt = _word_ids(args.start.lower().split(), word_to_id)
@@ -142,6 +157,27 @@ def generate(args):
     )
     words = [vocab[i] for i in prompt[:-1] + ids]
     print(" ".join(words).replace(" <eos>", ".\n").strip())
+    return 0
+
+
+def _generate_subwords(args, model, tokenizer):
+    """generate for a run with a subword tokenizer: --length counts tokens."""
+    prompt = tokenizer.encode(args.start.lower())
+    if not prompt:
+        raise InputError("--start needs at least one character")
+    model.reset_state()
+    if len(prompt) > 1:  # condition on the prompt: feed all but its last token
+        model.predict(np.asarray([prompt[:-1]]))
+    ids = model.generate(
+        prompt[-1],
+        sample_size=args.length,
+        method=args.method,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        beam_width=args.beam,
+    )
+    print(tokenizer.decode(prompt[:-1] + ids).strip())
     return 0
 
 
