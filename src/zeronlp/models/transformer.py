@@ -299,7 +299,10 @@ class TransformerSeq2seq(Seq2seq):
         """Seq2seq.generate_batch, with the decoder's key/value cache on (``use_cache``,
         the default) or off: the same tokens, O(T) or O(T^2) decoder work per answer."""
         self.decoder.use_cache = bool(use_cache)
-        return super().generate_batch(xs, start_id, sample_size, method, **options)
+        try:
+            return super().generate_batch(xs, start_id, sample_size, method, **options)
+        finally:
+            self.decoder.use_cache = True
 
     def forward(self, xs, ts, train_flg=True):
         if ts.ndim != 2 or ts.shape[1] < 2:
