@@ -18,6 +18,7 @@ NumPy or CuPy, like the model's arrays.
 from __future__ import annotations
 
 from .backend import get_array_module
+from .errors import InputError
 from .functions import log_softmax
 
 # ---------------------------------------------------------------- state helpers
@@ -42,7 +43,7 @@ def _as_ids(start_ids, xp):
     if ids.ndim == 0:
         ids = ids.reshape(1)
     if ids.ndim != 1 or not xp.issubdtype(ids.dtype, xp.integer):
-        raise ValueError(
+        raise InputError(
             f"start_ids must be integer ids of shape (N,), got {ids.shape} {ids.dtype}"
         )
     return ids
@@ -50,7 +51,7 @@ def _as_ids(start_ids, xp):
 
 def _check_max_len(max_len):
     if int(max_len) < 1:
-        raise ValueError(f"max_len must be >= 1, got {max_len}")
+        raise InputError(f"max_len must be >= 1, got {max_len}")
 
 
 def _mask_ids(scores, ids):
@@ -98,18 +99,55 @@ def greedy_decode(step, state, start_ids, max_len, eos_id=None, skip_ids=None):
     )  # fmt: skip
 
 
+def top_p_filter(logits, top_p):
+    """Nucleus (top-p) filtering (Holtzman et al. 2020): logits (B, V) -> (B, V) with -inf
+    outside each row's nucleus.
+
+    The nucleus is the smallest set of likeliest tokens whose probabilities sum to at
+    least ``top_p``: a token is kept when the tokens likelier than it sum to less than
+    ``top_p`` (so the likeliest token is always kept). Tokens tied with the last one kept
+    are kept too. top_p=1 keeps everything.
+    """
+    xp = get_array_module(logits)
+    if not 0.0 < top_p <= 1.0:
+        raise InputError(f"top_p must lie in (0, 1], got {top_p}")
+    if top_p == 1.0:
+        return logits
+    probs = xp.exp(log_softmax(logits.astype(xp.float64)))  # (B, V)
+    desc = -xp.sort(-probs, axis=-1)  # (B, V) likeliest first
+    before = xp.cumsum(desc, axis=-1) - desc  # mass of the tokens likelier than each
+    kept = (before < top_p).sum(axis=-1)  # (B,) nucleus size, >= 1
+    smallest = desc[xp.arange(desc.shape[0]), kept - 1][:, None]  # (B, 1)
+    return xp.where(probs < smallest, -float("inf"), logits)
+
+
 def sample_decode(
-    step, state, start_ids, max_len, temperature=1.0, top_k=None, skip_ids=None, eos_id=None
+    step,
+    state,
+    start_ids,
+    max_len,
+    temperature=1.0,
+    top_k=None,
+    skip_ids=None,
+    eos_id=None,
+    top_p=None,
 ):
-    """Sample every token from softmax(scores / temperature), optionally among the top k.
+    """Sample every token from softmax(scores / temperature), optionally among the top k
+    and/or within the top-p nucleus.
 
     temperature < 1 sharpens the distribution, > 1 flattens it; ``top_k`` keeps only the k
-    best tokens; ``skip_ids`` are never sampled (the book's ``skip_ids`` of Rnnlm.generate).
+    best tokens; ``top_p`` then keeps the smallest set of likeliest tokens whose
+    probabilities (after temperature and top-k) sum to at least top_p (``top_p_filter``);
+    ``skip_ids`` are never sampled (the book's ``skip_ids`` of Rnnlm.generate).
     Draws come from the array module's global generator (seed with ``zeronlp.seed``).
     Returns ids (N, max_len).
     """
     if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+        raise InputError(f"temperature must be > 0, got {temperature}")
+    if top_k is not None and int(top_k) < 1:
+        raise InputError(f"top_k must be >= 1, got {top_k}")
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise InputError(f"top_p must lie in (0, 1], got {top_p}")
 
     def choose(scores):
         xp = get_array_module(scores)
@@ -117,6 +155,8 @@ def sample_decode(
         if top_k is not None and top_k < logits.shape[-1]:
             kth = xp.partition(logits, -top_k, axis=-1)[:, -top_k][:, None]
             logits = xp.where(logits < kth, -float("inf"), logits)
+        if top_p is not None:
+            logits = top_p_filter(logits, top_p)
         # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits),
         # for every row at once
         gumbel = -xp.log(-xp.log(xp.random.random_sample(logits.shape) + 1e-20) + 1e-20)
@@ -161,7 +201,7 @@ def beam_search(
     """
     _check_max_len(max_len)
     if beam_width < 1:
-        raise ValueError(f"beam_width must be >= 1, got {beam_width}")
+        raise InputError(f"beam_width must be >= 1, got {beam_width}")
     xp = get_array_module(start_ids)
     ids = _as_ids(start_ids, xp)
     N, K = ids.shape[0], beam_width

@@ -17,6 +17,7 @@ LABELS = {
     "val_ppl": "validation perplexity",
     "test_ppl": "test perplexity",
     "loss": "training loss",
+    "lr": "learning rate",
 }
 
 
@@ -89,8 +90,9 @@ def accuracy_limits(values):
 def plot_history(history, keys, path, title=None):
     """Plot per-epoch values ``history[i][key]`` (e.g. "acc", "val_ppl") to a PNG.
 
-    Accuracy is drawn in percent with sensible limits, perplexity on a log axis; each key
-    gets its own panel.
+    Accuracy is drawn in percent with sensible limits, perplexity on a log axis, a learning
+    rate ("lr", the rate of the epoch's last update) on a log axis when it spans more than a
+    factor of 10; each key gets its own panel.
     """
     plt = _pyplot()
     from matplotlib.ticker import MaxNLocator, PercentFormatter
@@ -115,11 +117,12 @@ def plot_history(history, keys, path, title=None):
         if key == "acc":
             ax.set_ylim(*accuracy_limits(values))
             ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        elif "ppl" in key:
+        elif "ppl" in key or (key == "lr" and min(values) > 0 and max(values) > 10 * min(values)):
             _log_axis(ax)
         ax.margins(y=0.15)  # room for the values written above the points
         ax.grid(True, alpha=0.3)
-        ax.set_title(f"{LABELS.get(key, key)} after each epoch")
+        when = "in" if key == "lr" else "after"
+        ax.set_title(f"{LABELS.get(key, key)} {when} each epoch")
     if title:
         fig.suptitle(title)
     _save(fig, path)

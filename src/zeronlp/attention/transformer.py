@@ -31,16 +31,20 @@ from .chapter8 import (
 # ---------------------------------------------------------------- masks
 
 
-def causal_mask(Tq, Tk, xp):
-    """(Tq, Tk) bool, True above the diagonal: query i may not see keys j > i."""
-    return xp.triu(xp.ones((Tq, Tk), dtype=bool), k=1)
+def causal_mask(Tq, Tk, xp, offset=0):
+    """(Tq, Tk) bool, True above the diagonal: query i may not see keys j > i + offset.
+
+    offset > 0 is for queries that come after ``offset`` cached keys (query i sits at
+    position offset + i), as in generation with a key/value cache."""
+    return xp.triu(xp.ones((Tq, Tk), dtype=bool), k=1 + offset)
 
 
-def attention_mask(N, Tq, Tk, causal=False, key_padding_mask=None, xp=None):
+def attention_mask(N, Tq, Tk, causal=False, key_padding_mask=None, xp=None, offset=0):
     """The mask for (N, heads, Tq, Tk) scores, True = ignore, or None when nothing is masked.
 
     key_padding_mask: (N, Tk) bool, True at padding keys (PyTorch's convention). Returns an
-    array broadcastable to (N, 1, Tq, Tk) (one mask for all heads).
+    array broadcastable to (N, 1, Tq, Tk) (one mask for all heads). ``offset``: the causal
+    mask's (see ``causal_mask``).
     """
     mask = None
     if key_padding_mask is not None:
@@ -54,7 +58,7 @@ def attention_mask(N, Tq, Tk, causal=False, key_padding_mask=None, xp=None):
             )
         mask = kpm[:, None, None, :]
     if causal:
-        c = causal_mask(Tq, Tk, xp)
+        c = causal_mask(Tq, Tk, xp, offset)
         mask = c if mask is None else (mask | c)
     return mask
 
@@ -163,6 +167,13 @@ class MultiHeadAttention:
     backward(dout (N, Tq, D)) -> dq for self-attention, (dq, dkv) for cross-attention.
     ``weights`` holds the last attention weights (N, heads, Tq, Tk).
 
+    Key/value cache (generation only, no backward): ``forward(q, causal=True, past=(K, V))``
+    with the keys and values of the Tc earlier positions, each (N, heads, Tc, d), projects
+    only the Tq new positions, attends over all Tc + Tq keys (query i sits at position
+    Tc + i) and keeps the grown cache in ``present`` = (K, V), each (N, heads, Tc + Tq, d).
+    ``past=()`` starts an empty cache. Each new token thus costs O(Tc) instead of
+    re-running the whole prefix.
+
     Heads are a reshape of the projections to (N, T, heads, d) and a transposed view to
     (N, heads, T, d); every product is one batched matmul over (N, heads). In
     self-attention the three input projections are one (N*T, D) @ (D, 3D) matmul.
@@ -186,6 +197,7 @@ class MultiHeadAttention:
         self.grads = [xp.zeros_like(p) for p in self.params]
         self.attention = ScaledDotProductAttention()
         self.cache = None
+        self.present = None  # the key/value cache after a forward with ``past``
 
     @property
     def weights(self):
@@ -205,13 +217,20 @@ class MultiHeadAttention:
         y += b
         return y.reshape(N, T, count, H, D // H).transpose(2, 0, 3, 1, 4), W
 
-    def forward(self, q, kv=None, causal=False, key_padding_mask=None):
+    def forward(self, q, kv=None, causal=False, key_padding_mask=None, past=None):
         D = self.params[0].shape[0]
         _check_3d(q, D, "q", "MultiHeadAttention")
         N, Tq, _ = q.shape
+        offset = 0
         if kv is None:
-            Tk = Tq
-            (Q, K, V), W_in = self._project(q, 0, 3)
+            (Q, K, V), W_in = self._project(q, 0, 3)  # each (N, heads, Tq, d)
+            if past is not None:
+                K, V = _extend_cache(past, K, V)  # (N, heads, Tc + Tq, d)
+                offset = K.shape[2] - Tq  # Tc: the new queries come after the cache
+                self.present = (K, V)
+            Tk = K.shape[2]
+        elif past is not None:
+            raise ValueError("MultiHeadAttention: a key/value cache (past) is for self-attention")
         else:
             _check_3d(kv, D, "kv", "MultiHeadAttention")
             if kv.shape[0] != N:
@@ -220,12 +239,13 @@ class MultiHeadAttention:
             (Q,), Wq = self._project(q, 0, 1)
             (K, V), W_kv = self._project(kv, 1, 2)
             W_in = (Wq, W_kv)
-        mask = attention_mask(N, Tq, Tk, causal, key_padding_mask, get_array_module(q))
+        mask = attention_mask(N, Tq, Tk, causal, key_padding_mask, get_array_module(q), offset)
         ctx = self.attention.forward(Q, K, V, mask)  # (N, heads, Tq, d)
         concat = ctx.transpose(0, 2, 1, 3).reshape(N * Tq, D)  # heads side by side
         out = concat @ self.params[6]
         out += self.params[7]
-        self.cache = (q, kv, concat, W_in)
+        # a cached forward has no backward (its keys were computed earlier)
+        self.cache = None if past is not None else (q, kv, concat, W_in)
         return out.reshape(N, Tq, D)
 
     def _input_grads(self, x, dy, W, first, count):
@@ -266,6 +286,21 @@ class MultiHeadAttention:
         view[0], view[1] = dK, dV
         dkv = self._input_grads(kv, dkv_proj, W_kv, 1, 2)
         return dq, dkv
+
+
+def _extend_cache(past, K, V):
+    """The cached keys/values (N, heads, Tc, d) each, with the new K, V (N, heads, Tq, d)
+    appended on the time axis; ``past=()`` is an empty cache."""
+    if len(past) == 0:
+        return K, V
+    K_past, V_past = past
+    if K_past.shape[:2] != K.shape[:2] or K_past.shape[3] != K.shape[3]:
+        raise ValueError(
+            f"MultiHeadAttention: a key/value cache of shape {tuple(K_past.shape)} does not fit "
+            f"the new keys {tuple(K.shape)} (N, heads, T, d)"
+        )
+    xp = get_array_module(K)
+    return xp.concatenate([K_past, K], axis=2), xp.concatenate([V_past, V], axis=2)
 
 
 # ---------------------------------------------------------------- normalisation, positions
@@ -331,22 +366,24 @@ def sinusoidal_positions(T, D, dtype, xp, offset=0):
 class PositionalEncoding:
     """Adds the fixed sinusoidal positions: forward(x (N, T, D)) -> x + P[:T]; no params.
 
-    backward(dout) -> dout (the table is constant). Works for any T.
+    backward(dout) -> dout (the table is constant). Works for any T. ``offset``: x holds
+    positions offset..offset+T-1 (generation with a key/value cache).
     """
 
     def __init__(self):
         self.params, self.grads = [], []
         self._table = None
 
-    def forward(self, x):
+    def forward(self, x, offset=0):
         if getattr(x, "ndim", None) != 3:
             raise ValueError(f"PositionalEncoding expects (N, T, D), got {getattr(x, 'shape', x)}")
         _, T, D = x.shape
+        end = offset + T
         xp = get_array_module(x)
         table = self._table
-        if table is None or table.shape[0] < T or table.shape[1] != D or table.dtype != x.dtype:
-            table = self._table = sinusoidal_positions(max(T, 64), D, x.dtype, xp)
-        return x + table[:T]
+        if table is None or table.shape[0] < end or table.shape[1] != D or table.dtype != x.dtype:
+            table = self._table = sinusoidal_positions(max(2 * end, 64), D, x.dtype, xp)
+        return x + table[offset:end]
 
     def backward(self, dout):
         return dout
@@ -355,15 +392,16 @@ class PositionalEncoding:
 class LearnedPositionalEmbedding:
     """Adds learned positions: W (max_len, D); forward(x (N, T, D)) -> x + W[:T], T <= max_len.
 
-    backward(dout (N, T, D)) -> dout, with dW[:T] = dout summed over the batch.
+    backward(dout (N, T, D)) -> dout, with dW[:T] = dout summed over the batch. ``offset``:
+    x holds positions offset..offset+T-1 (generation with a key/value cache).
     """
 
     def __init__(self, W):
         self.params = [W]
         self.grads = [get_array_module(W).zeros_like(W)]
-        self.T = None
+        self.T, self.offset = None, 0
 
-    def forward(self, x):
+    def forward(self, x, offset=0):
         (W,) = self.params
         if getattr(x, "ndim", None) != 3 or x.shape[2] != W.shape[1]:
             raise ValueError(
@@ -371,17 +409,18 @@ class LearnedPositionalEmbedding:
                 f"got {getattr(x, 'shape', x)}"
             )
         T = x.shape[1]
-        if T > W.shape[0]:
+        if offset + T > W.shape[0]:
             raise ValueError(
-                f"LearnedPositionalEmbedding knows {W.shape[0]} positions, got a sequence of {T}"
+                f"LearnedPositionalEmbedding knows {W.shape[0]} positions, got a sequence of "
+                f"{offset + T}"
             )
-        self.T = T
-        return x + W[:T]
+        self.T, self.offset = T, offset
+        return x + W[offset : offset + T]
 
     def backward(self, dout):
         (dW,) = self.grads
         dW[...] = 0
-        dW[: self.T] = dout.sum(axis=0)
+        dW[self.offset : self.offset + self.T] = dout.sum(axis=0)
         return dout
 
 
@@ -499,7 +538,9 @@ class TransformerEncoderLayer:
     dropout is the FeedForward's own. With dropout 0 this equals PyTorch's layer.
 
     forward(x (N, T, D), key_padding_mask=None, causal=False, train_flg=False) -> (N, T, D);
-    backward(dout) -> dx. params: self_attn, norm1, feed_forward, norm2.
+    backward(dout) -> dx. params: self_attn, norm1, feed_forward, norm2. ``past``: the
+    self-attention's key/value cache (see MultiHeadAttention); the grown one is then in
+    ``self_attn.present``.
     """
 
     def __init__(self, self_attn, feed_forward, norm1, norm2, dropout_ratio=0.0, norm_first=False):
@@ -509,9 +550,9 @@ class TransformerEncoderLayer:
         self.params = self.block1.params + self.block2.params
         self.grads = self.block1.grads + self.block2.grads
 
-    def forward(self, x, key_padding_mask=None, causal=False, train_flg=False):
+    def forward(self, x, key_padding_mask=None, causal=False, train_flg=False, past=None):
         x = self.block1.forward(
-            x, causal=causal, key_padding_mask=key_padding_mask, train_flg=train_flg
+            x, causal=causal, key_padding_mask=key_padding_mask, train_flg=train_flg, past=past
         )
         return self.block2.forward(x, train_flg=train_flg)
 
@@ -527,6 +568,8 @@ class TransformerDecoderLayer:
     memory_key_padding_mask=None, train_flg=False) -> (N, T, D);
     backward(dout) -> (dx, dmemory). params: self_attn, norm1, cross_attn, norm2,
     feed_forward, norm3. ``cross_attn.weights`` holds the last (N, heads, T, Tm) weights.
+    ``past``: the self-attention's key/value cache (see MultiHeadAttention); the grown one
+    is then in ``self_attn.present``.
     """
 
     def __init__(
@@ -556,10 +599,12 @@ class TransformerDecoderLayer:
         tgt_key_padding_mask=None,
         memory_key_padding_mask=None,
         train_flg=False,
+        past=None,
     ):
         x = self.block1.forward(
-            x, causal=causal, key_padding_mask=tgt_key_padding_mask, train_flg=train_flg
-        )
+            x, causal=causal, key_padding_mask=tgt_key_padding_mask, train_flg=train_flg,
+            past=past,
+        )  # fmt: skip
         x = self.block2.forward(
             x, memory, key_padding_mask=memory_key_padding_mask, train_flg=train_flg
         )

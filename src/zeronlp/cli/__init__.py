@@ -7,7 +7,7 @@
     zeronlp train ptb    [--model rnnlm]       language models on Penn Treebank (ch. 5-6)
     zeronlp train word2vec [--model cbow]      word vectors on Penn Treebank (ch. 3-4)
     zeronlp eval RUN                           test accuracy or perplexity of a run
-    zeronlp translate RUN "september 27, 1994" [--beam 5]
+    zeronlp translate RUN "september 27, 1994" [--beam 5 | --top-p 0.9]
     zeronlp generate RUN --start you           text from a language model
     zeronlp similar RUN you                    nearest words (word2vec runs, book .pkl)
     zeronlp analogy RUN take took go           a:b = c:?
@@ -58,6 +58,18 @@ def _common_train(p, epochs, batch_size, lr, max_grad, batch_note="", lr_note=""
     p.add_argument("--gpu", action="store_true", help="train on the GPU with CuPy")
     p.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     _threads_arg(p)
+
+
+def _schedule_arg(p):
+    p.add_argument(
+        "--schedule",
+        metavar="SPEC",
+        type=options.schedule_spec,
+        help="learning-rate schedule, set before every update: constant, "
+        "cosine[:warmup=N,min_lr=X], step[:size=N,gamma=X], noam[:warmup=N,factor=X] "
+        "(transformer), plateau[:factor=X] (ptb: divide on rising validation perplexity); "
+        "--lr is the peak (default: the model's fixed rate and --lr-factor/--lr-decay)",
+    )
 
 
 def _set_help(p, option, text):
@@ -146,6 +158,7 @@ def _add_train(sub):
             help=f"multiply the learning rate by this after every epoch (default: {lr_default})",
         )
         _transformer_args(p, 64)
+        _schedule_arg(p)
         if task == "date":
             batch_note = "64 for the RNN models, 128 for the Transformer"
             lr_note = "Adam 0.005 for the RNN models, 0.001 for the Transformer"
@@ -165,6 +178,18 @@ def _add_train(sub):
     )
     p.add_argument("--time-size", type=options.count, default=35, help="truncated BPTT length")
     p.add_argument(
+        "--tokenizer",
+        choices=["word", "bpe"],
+        default="word",
+        help="word: PTB's 10,000 words (the book's); bpe: byte-level BPE subwords trained on "
+        "the training split, saved in the run directory",
+    )
+    p.add_argument(
+        "--vocab-size",
+        type=options.count,
+        help="BPE vocabulary size: the 256 bytes plus the merges (--tokenizer bpe; default: 2000)",
+    )
+    p.add_argument(
         "--lr-decay",
         type=options.positive,
         default=1.0,
@@ -181,6 +206,7 @@ def _add_train(sub):
         help="score only the first N validation and test tokens, for a quick check (default: all)",
     )
     _transformer_args(p, 128, dropout=False)
+    _schedule_arg(p)
     lr_note = ", ".join(f"{lr:g} for {m}" for m, lr in train.PTB_LR.items())
     _common_train(p, 4, 20, None, 0.25, lr_note=lr_note + " (SGD; Adam for transformer)")
     p.set_defaults(func=train.train_ptb, parser=p)
@@ -235,6 +261,19 @@ def _add_use(sub):
     p.add_argument("questions", nargs="+", metavar="QUESTION", type=options.text)
     p.add_argument("--beam", type=options.count, help="beam search of this width (default: greedy)")
     p.add_argument(
+        "--temperature",
+        type=options.positive,
+        help="sample the answer at this temperature (default: greedy)",
+    )
+    p.add_argument(
+        "--top-p",
+        type=options.probability,
+        help="sample the answer within the nucleus of this probability mass (default: greedy)",
+    )
+    p.add_argument(
+        "--seed", type=options.seed, help="random seed of the sampling (default: unseeded)"
+    )
+    p.add_argument(
         "--attention", metavar="PNG", help="write the attention heatmap here (default: none)"
     )
     _threads_arg(p)
@@ -263,6 +302,12 @@ def _add_use(sub):
     )
     p.add_argument(
         "--top-k", type=options.count, help="sample among the k likeliest words (default: all)"
+    )
+    p.add_argument(
+        "--top-p",
+        type=options.probability,
+        help="sample within the nucleus: the likeliest words whose probabilities sum to at "
+        "least P (default: all)",
     )
     p.add_argument("--beam", type=options.count, default=5, help="beam width (method beam)")
     p.add_argument(

@@ -51,6 +51,27 @@ def ratio(text):
     return value
 
 
+def probability(text):
+    """A probability mass in (0, 1]: top-p."""
+    value = _number(text, float, "a number in (0, 1]")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must lie in (0, 1], got {text}")
+    return value
+
+
+def schedule_spec(text):
+    """A learning-rate schedule spec NAME[:key=value,...] (zeronlp.schedules.from_spec),
+    checked for its form here; values that depend on the run (a warmup longer than the
+    run) are checked when the run knows its length."""
+    from ..schedules import ScheduleError, from_spec
+
+    try:
+        from_spec(text, lr=1.0, total_steps=2**62, d_model=1)
+    except ScheduleError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def seed(text):
     """A random seed: a whole number in [0, 2**32) (NumPy's range)."""
     value = _number(text, int, "a whole number >= 0")

@@ -125,10 +125,11 @@ def draw_run(run_dir):
     history_file = run_dir / "history.json"
     if history_file.is_file():
         history = json.loads(history_file.read_text(encoding="utf-8"))
-        keys = [k for k in ("acc", "val_ppl", "loss") if any(k in h for h in history)]
+        keys = [k for k in ("acc", "val_ppl", "loss") if any(k in h for h in history)][:2]
         if keys:
             path = run_dir / "history.png"
-            plot.plot_history(history, keys[:2], path)
+            lr = ["lr"] if any("lr" in h for h in history) else []  # the rate of each epoch
+            plot.plot_history(history, keys + lr, path)
             written.append(path)
     if (run_dir / "curve.npz").is_file():
         data = _load_npz(run_dir / "curve.npz")

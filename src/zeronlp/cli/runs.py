@@ -40,6 +40,7 @@ MODEL_CLASSES = {
 }
 #: no constructor size beyond this (or the largest stored dimension, if larger) is built
 SIZE_LIMIT = 1024
+TOKENIZER_FILE = "tokenizer.json"  # a subword run's tokenizer, beside params.npz
 
 _claimed: list[tuple[Path, bool]] = []  # (run directory, created by this process)
 
@@ -200,7 +201,39 @@ def load_run(run_dir, tasks=None):
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{params}: its config does not build a {name} ({e})") from None
     io.copy_into_params(model.params, arrays, source=str(params))
+    tokenizer = load_tokenizer(run_dir, meta, config)
+    if tokenizer is not None:
+        meta = {**meta, "tokenizer": tokenizer}
     return model, meta
+
+
+def load_tokenizer(run_dir, meta, config):
+    """The run's subword tokenizer (None for a word-level run), checked whole: its file is
+    the fixed name beside params.npz, BPETokenizer.load validates it, and its vocabulary
+    must be the model's."""
+    from ..tokenizers import BPETokenizer
+
+    name = meta.get("tokenizer")
+    if name is None:
+        if meta.get("task") == "ptb" and "vocab" not in meta:
+            raise CheckpointError(f"{run_dir}: a ptb run needs a vocabulary or a tokenizer")
+        return None
+    params = Path(run_dir) / "params.npz"
+    if name != TOKENIZER_FILE:
+        raise CheckpointError(
+            f"{params}: the tokenizer must be {TOKENIZER_FILE!r}, got {name!r:.60}"
+        )
+    if "vocab" in meta:
+        raise CheckpointError(f"{params}: a run has a vocabulary or a tokenizer, not both")
+    path = Path(run_dir) / TOKENIZER_FILE
+    if not path.is_file():
+        raise MissingFileError(f"{run_dir} names its tokenizer {TOKENIZER_FILE}, which is missing")
+    tokenizer = BPETokenizer.load(path)
+    if tokenizer.vocab_size != config.get("vocab_size"):
+        raise CheckpointError(
+            f"{path} has {tokenizer.vocab_size} tokens but the model {config.get('vocab_size')!r}"
+        )
+    return tokenizer
 
 
 def _is_int(v):

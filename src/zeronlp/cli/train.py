@@ -86,6 +86,21 @@ def _fit(trainer, model, run_dir, meta, *args, **kwargs):
         raise
 
 
+def build_schedule(args, steps_per_epoch, plateau_ok):
+    """The --schedule of the run (None without one), over ``args.epochs`` epochs."""
+    from ..schedules import DivideOnPlateau, from_spec
+
+    if args.schedule is None:
+        return None
+    d_model = args.d_model if args.model == "transformer" else None
+    schedule = from_spec(args.schedule, args.lr, args.epochs * steps_per_epoch, d_model)
+    if isinstance(schedule, DivideOnPlateau) and not plateau_ok:
+        raise InputError(
+            "--schedule plateau divides on rising validation perplexity: ptb runs only"
+        )
+    return schedule
+
+
 def _say(args, text):
     """A line of progress (tqdm.write keeps the progress bar intact)."""
     if not args.quiet and world().is_root:
@@ -233,6 +248,10 @@ def train_seq2seq(args):
     batch_size, lr, lr_factor = seq2seq_defaults(task, args.model)
     args.batch_size = batch_size if args.batch_size is None else args.batch_size
     args.lr = lr if args.lr is None else args.lr
+    if args.schedule is not None:  # the schedule sets every update's rate
+        if args.lr_factor is not None:
+            raise InputError("--schedule and --lr-factor both set the rate: choose one")
+        lr_factor = 1.0
     args.lr_factor = lr_factor if args.lr_factor is None else args.lr_factor
     comm = world()
     comm.shard(args.batch_size, "--batch-size")  # refuses a batch the ranks cannot share
@@ -244,6 +263,7 @@ def train_seq2seq(args):
         x_train, x_test = x_train[:, ::-1].copy(), x_test[:, ::-1].copy()
     _prepare(args)
     vocab_size = len(char_to_id)
+    schedule = build_schedule(args, max(len(x_train) // args.batch_size, 1), plateau_ok=False)
     model = build_seq2seq(args, vocab_size, x_train.shape[1], t_train.shape[1])
     run_dir = _run_dir(args, task, args.model)
     trainer = Trainer(model, optimizers.Adam(lr=args.lr), comm=comm)
@@ -286,6 +306,7 @@ def train_seq2seq(args):
         eval_interval=20,
         eval_fn=evaluate,
         verbose=not args.quiet,
+        schedule=schedule,
     )
     _checkpoint(model, run_dir, meta, trainer.history)
     if not comm.is_root:
@@ -325,6 +346,32 @@ def build_lm(args, vocab_size):
     return cls(vocab_size, args.wordvec, args.hidden)
 
 
+def ptb_text(corpus, id_to_word):
+    """PTB word ids (<eos> included) as the text a subword tokenizer reads: one sentence a
+    line, words separated by spaces."""
+    return " ".join("\n" if id_to_word[int(i)] == "<eos>" else id_to_word[int(i)] for i in corpus)
+
+
+def per_word_perplexity(token_ppl, n_tokens, n_words):
+    """A subword model's perplexity per word: exp(total NLL / words), with the total NLL
+    = ln(token_ppl) * n_tokens (n_tokens of the split's text, n_words its PTB words,
+    <eos> included, which the word-level models predict too)."""
+    try:
+        return math.exp(math.log(token_ppl) * n_tokens / n_words)
+    except OverflowError:
+        return math.inf
+
+
+def _bpe_corpora(args, splits, id_to_word):
+    """(tokenizer, {split: token ids}) of the PTB splits, the tokenizer trained on "train"."""
+    from ..tokenizers import BPETokenizer
+
+    texts = {name: ptb_text(corpus, id_to_word) for name, corpus in splits.items()}
+    tokenizer = BPETokenizer().train(texts["train"], args.vocab_size or 2000)
+    ids = {name: np.asarray(tokenizer.encode(t), dtype=np.int64) for name, t in texts.items()}
+    return tokenizer, ids
+
+
 def train_ptb(args):
     from ..datasets import ptb
 
@@ -335,6 +382,14 @@ def train_ptb(args):
         corpus = corpus[: args.train_size]
     if args.eval_size is not None:
         corpus_val, corpus_test = corpus_val[: args.eval_size], corpus_test[: args.eval_size]
+    words = {"valid": len(corpus_val), "test": len(corpus_test)}
+    if args.tokenizer != "bpe" and args.vocab_size is not None:
+        raise InputError("--vocab-size sets the BPE vocabulary: it needs --tokenizer bpe")
+    tokenizer = None
+    if args.tokenizer == "bpe":  # subword tokens: the model's vocabulary is the tokenizer's
+        splits = {"train": corpus, "valid": corpus_val, "test": corpus_test}
+        tokenizer, ids = _bpe_corpora(args, splits, id_to_word)
+        corpus, corpus_val, corpus_test = ids["train"], ids["valid"], ids["test"]
     if len(corpus) - 1 < args.batch_size * args.time_size:
         raise InputError(
             f"--train-size {len(corpus)} is too small: one batch needs more than "
@@ -347,8 +402,13 @@ def train_ptb(args):
     comm.shard(args.batch_size, "--batch-size")  # refuses a batch the ranks cannot share
     if args.lr is None:
         args.lr = PTB_LR[args.model]
+    if args.schedule is not None and args.lr_decay != 1.0:
+        raise InputError("--schedule and --lr-decay both set the rate: choose one")
+    schedule = build_schedule(
+        args, (len(corpus) - 1) // (args.batch_size * args.time_size), plateau_ok=True
+    )
     _prepare(args)
-    vocab_size = len(word_to_id)
+    vocab_size = len(word_to_id) if tokenizer is None else tokenizer.vocab_size
     model = build_lm(args, vocab_size)
     run_dir = _run_dir(args, "ptb", args.model)
     if isinstance(model, models.TransformerLM):  # plain SGD does not train a Transformer well
@@ -363,6 +423,11 @@ def train_ptb(args):
             split: runs.file_identity(ptb.data_path(split)) for split in ("train", "valid", "test")
         },
     }
+    if tokenizer is not None:  # the run's tokens are the tokenizer's, saved beside the params
+        del meta["vocab"]
+        meta["tokenizer"] = runs.TOKENIZER_FILE
+        if run_dir is not None:
+            tokenizer.save(run_dir / runs.TOKENIZER_FILE)
     xs, ts = backend.to_device(corpus[:-1]), backend.to_device(corpus[1:])
     best_val = math.inf
     started = time.time()
@@ -376,6 +441,8 @@ def train_ptb(args):
             optimizer.lr /= args.lr_decay
         best_val = min(best_val, val)
         record = {"val_ppl": val, "lr": optimizer.lr}
+        if tokenizer is not None:
+            record["val_ppl_word"] = per_word_perplexity(val, len(corpus_val), words["valid"])
         _checkpoint(model, run_dir, meta, trainer.history + [record])
         _epoch_line(args, trainer.current_epoch, started, f"validation perplexity {val:.2f}")
         return record
@@ -383,7 +450,8 @@ def train_ptb(args):
     _say(
         args,
         f"ptb: {len(corpus)} training tokens, vocabulary {vocab_size}, "
-        f"model {type(model).__name__}, lr {args.lr:g}, {_threads_note(args)}, "
+        f"model {type(model).__name__}, lr {args.lr:g}"
+        f"{'' if schedule is None else ', schedule ' + args.schedule}, {_threads_note(args)}, "
         f"run directory {run_dir}",
     )
     _fit(
@@ -400,17 +468,28 @@ def train_ptb(args):
         eval_interval=20,
         eval_fn=evaluate,
         verbose=not args.quiet,
+        schedule=schedule,
     )
     model.reset_state()
     test_ppl = eval_perplexity(model, corpus_test, comm=comm)
     trainer.history[-1]["test_ppl"] = test_ppl
+    if tokenizer is not None:
+        test_word = per_word_perplexity(test_ppl, len(corpus_test), words["test"])
+        trainer.history[-1]["test_ppl_word"] = test_word
     _checkpoint(model, run_dir, meta, trainer.history)
     if not comm.is_root:
         return 0
     plots.write_run_plots(run_dir, model, meta, trainer)
     part = "" if args.eval_size is None else f" (first {len(corpus_test)} tokens)"
+    figure = f"{test_ppl:.2f}"
+    if tokenizer is not None:
+        part = "" if args.eval_size is None else f" (first {words['test']} words)"
+        figure = (
+            f"per BPE token {test_ppl:.2f}, per word {test_word:.2f} "
+            f"({len(corpus_test)} tokens, {words['test']} words)"
+        )
     print(
-        f"ptb test perplexity{part} {test_ppl:.2f} after {_plural(args.epochs, 'epoch')} "
+        f"ptb test perplexity{part} {figure} after {_plural(args.epochs, 'epoch')} "
         f"({_duration(trainer.history[-1]['time'])}); run directory {run_dir}"
     )
     return 0

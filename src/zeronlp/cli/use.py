@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import backend, io, models, text
+from .. import backend, io, metrics, models, text
 from ..errors import (
     CheckpointError,
     DataError,
@@ -15,9 +15,9 @@ from ..errors import (
     MissingDependencyError,
     MissingFileError,
 )
-from ..training import eval_perplexity, seq2seq_accuracy
+from ..training import eval_perplexity
 from . import plots, runs
-from .train import _an
+from .train import _an, per_word_perplexity, ptb_text
 
 # ---------------------------------------------------------------- eval
 
@@ -49,9 +49,22 @@ def evaluate(args):
         from ..datasets import ptb
 
         _note(runs.data_note(args.run, meta, ptb.data_path(args.split), role=args.split))
-        corpus = ptb.load_corpus(args.split, {w: i for i, w in enumerate(meta["vocab"])})
+        tokenizer = meta.get("tokenizer")
+        if tokenizer is None:
+            corpus = ptb.load_corpus(args.split, {w: i for i, w in enumerate(meta["vocab"])})
+        else:  # the run's own subword tokens
+            words, _, id_to_word = ptb.load_data(args.split)
+            corpus = np.asarray(tokenizer.encode(ptb_text(words, id_to_word)), dtype=np.int64)
         model.reset_state()
-        print(f"{what} perplexity {eval_perplexity(model, corpus):.2f}")
+        ppl = eval_perplexity(model, corpus)
+        if tokenizer is None:
+            print(f"{what} perplexity {ppl:.2f}")
+        else:
+            per_word = per_word_perplexity(ppl, len(corpus), len(words))
+            print(
+                f"{what} perplexity per BPE token {ppl:.2f}, per word {per_word:.2f} "
+                f"({len(corpus)} tokens, {len(words)} words)"
+            )
         return 0
     from ..datasets import sequence
 
@@ -77,11 +90,34 @@ def evaluate(args):
     if meta.get("reverse"):
         x_test = x_test[:, ::-1].copy()
     options = {"beam_width": args.beam} if args.beam else {}
-    acc = seq2seq_accuracy(
-        model, x_test, t_test, method="beam" if args.beam else "greedy", **options
-    )
+    guess = decode_answers(model, x_test, t_test, "beam" if args.beam else "greedy", **options)
+    acc = float(np.all(guess == t_test[:, 1:], axis=1).mean())  # exact match, as seq2seq_accuracy
     print(f"{task} {what} accuracy {acc:.2%} ({len(x_test)} questions)")
+    vocab = meta["vocab"]
+    hypotheses = [_as_characters(row, vocab) for row in guess]
+    references = [_as_characters(row, vocab) for row in t_test[:, 1:]]
+    bleu = metrics.corpus_bleu(hypotheses, [references])
+    print(f"{task} {what} BLEU {bleu.score:.2f} (characters as tokens)")
     return 0
+
+
+def decode_answers(model, x, t, method, batch_size=1000, **options):
+    """The model's answers (N, Ta - 1) on the host to questions x (N, Tq), decoded in
+    batches from the start ids t[:, 0]."""
+    parts = []
+    for i in range(0, len(x), batch_size):
+        xb, tb = backend.to_device(x[i : i + batch_size]), t[i : i + batch_size]
+        start = backend.to_device(tb[:, 0])
+        parts.append(
+            backend.to_cpu(model.generate_batch(xb, start, tb.shape[1] - 1, method, **options))
+        )
+    return np.concatenate(parts)
+
+
+def _as_characters(ids, vocab):
+    """An answer's ids as BLEU's text: its characters (padding stripped), space-separated,
+    so that every character is a token (the answers are single words: dates, numbers)."""
+    return " ".join("".join(vocab[int(i)] for i in ids).strip())
 
 
 # ---------------------------------------------------------------- language models
@@ -98,6 +134,8 @@ def generate(args):
     model, meta = runs.load_run(args.run, tasks=("ptb",))
     if not isinstance(model, models.rnnlm.LanguageModel):
         raise CheckpointError(f"{args.run} holds {_an(meta['model'])}, not a language model")
+    if meta.get("tokenizer") is not None:
+        return _generate_subwords(args, model, meta["tokenizer"])
     vocab = meta["vocab"]
     word_to_id = {w: i for i, w in enumerate(vocab)}
     prompt = _word_ids(args.start.lower().split(), word_to_id)
@@ -114,10 +152,32 @@ def generate(args):
         method=args.method,
         temperature=args.temperature,
         top_k=args.top_k,
+        top_p=args.top_p,
         beam_width=args.beam,
     )
     words = [vocab[i] for i in prompt[:-1] + ids]
     print(" ".join(words).replace(" <eos>", ".\n").strip())
+    return 0
+
+
+def _generate_subwords(args, model, tokenizer):
+    """generate for a run with a subword tokenizer: --length counts tokens."""
+    prompt = tokenizer.encode(args.start.lower())
+    if not prompt:
+        raise InputError("--start needs at least one character")
+    model.reset_state()
+    if len(prompt) > 1:  # condition on the prompt: feed all but its last token
+        model.predict(np.asarray([prompt[:-1]]))
+    ids = model.generate(
+        prompt[-1],
+        sample_size=args.length,
+        method=args.method,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        beam_width=args.beam,
+    )
+    print(tokenizer.decode(prompt[:-1] + ids).strip())
     return 0
 
 
@@ -161,6 +221,9 @@ def translate(args):
             raise MissingDependencyError(
                 "--attention needs matplotlib: pip install 'zeronlp[plot]'"
             )
+    sample = args.temperature is not None or args.top_p is not None
+    if sample and args.beam:
+        raise InputError("--beam searches, --temperature/--top-p sample: choose one")
     vocab = meta["vocab"]
     start_id = vocab.index("_")
     for question in args.questions:
@@ -168,6 +231,11 @@ def translate(args):
         n = meta["answer_len"] - 1
         if args.beam:
             out = model.generate_batch(x, start_id, n, method="beam", beam_width=args.beam)
+        elif sample:
+            temperature = 1.0 if args.temperature is None else args.temperature
+            out = model.generate_batch(
+                x, start_id, n, method="sample", temperature=temperature, top_p=args.top_p
+            )
         else:
             out = model.generate_batch(x, start_id, n)
         answer = "".join(vocab[int(i)] for i in backend.to_cpu(out)[0]).strip()

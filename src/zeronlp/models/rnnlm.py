@@ -96,12 +96,14 @@ class LanguageModel(BaseModel):
         beam_width=5,
         eos_id=None,
         length_penalty=1.0,
+        top_p=None,
     ):
         """Word ids of generated text, starting with ``start_id`` (the book's API).
 
         Continues from the current recurrent state (feed a prompt through ``predict``
         first to condition on it; ``reset_state()`` to start from nothing). method:
-        "sample" (the book's: softmax sampling, with ``temperature``/``top_k``), "greedy" or
+        "sample" (the book's: softmax sampling, with ``temperature``, ``top_k`` and the
+        nucleus ``top_p``), "greedy" or
         "beam" (``beam_width``, ``length_penalty``). ``skip_ids`` are never generated; after
         ``eos_id`` (if given) only eos follows. Returns a list of ``sample_size`` ids, the first
         being ``start_id``.
@@ -119,7 +121,7 @@ class LanguageModel(BaseModel):
         state, n = self.state_for(1), sample_size - 1
         if method == "sample":
             ids = sample_decode(
-                self._step, state, start, n, temperature, top_k, skip_ids, eos_id=eos_id
+                self._step, state, start, n, temperature, top_k, skip_ids, eos_id, top_p
             )
         elif method == "greedy":
             ids = greedy_decode(self._step, state, start, n, eos_id=eos_id, skip_ids=skip_ids)

@@ -131,7 +131,7 @@ class Seq2seq(BaseModel):
     def generate(self, xs, start_id, sample_size, method="greedy", **options):
         """Answer ids for questions xs (N, Tq) (the book's API, which returns a list for N=1).
 
-        method: "greedy" (the book's), "sample" (options ``temperature``, ``top_k``) or
+        method: "greedy" (the book's), "sample" (options ``temperature``, ``top_k``, ``top_p``) or
         "beam" (options ``beam_width``, ``length_penalty``). Returns a list of
         ``sample_size`` ids for one question, a list of such lists for several.
         """

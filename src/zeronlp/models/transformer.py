@@ -8,14 +8,16 @@ sizes and choices are one ``TransformerConfig``.
 
 TransformerSeq2seq is a Seq2seq: teacher forcing reads ts[:, :-1] and predicts ts[:, 1:]
 exactly as the book's models do, and ``generate``/``generate_batch`` run the same greedy,
-sampling and beam decoders (zeronlp/decoding.py). Its decoding state is the encoder memory
-plus the tokens generated so far; every step re-runs the decoder over that prefix (causal
-attention makes the earlier positions' outputs unchanged), which costs O(T^2) layer work
-per answer: nothing at the book's answer lengths (<= 11).
+sampling and beam decoders (zeronlp/decoding.py). Its decoding state is the encoder memory,
+the tokens generated so far and, with ``use_cache=True`` (the default), each decoder
+layer's self-attention keys and values: a new token then costs one position's layer work
+plus attention over the cached keys, O(T), instead of re-running the decoder over the whole
+prefix, O(T^2) per answer (``use_cache=False``; causal attention makes the two equal).
 
 TransformerLM is a decoder-only, causal language model with the book's LanguageModel
 interface (forward(xs, ts) -> loss, predict, generate, reset_state), so RnnlmTrainer and
-eval_perplexity work unchanged: each (N, T) window is attended within itself.
+eval_perplexity work unchanged: each (N, T) window is attended within itself. Its
+``generate`` keeps a key/value cache too (``use_cache``).
 """
 
 from __future__ import annotations
@@ -131,9 +133,10 @@ class _Embedding:
         self.scale = math.sqrt(D)
         self.params, self.grads = collect_params([self.embed, self.pos])
 
-    def forward(self, xs, train_flg=False):
+    def forward(self, xs, train_flg=False, offset=0):
+        """``offset``: xs sit at positions offset.. (generation with a key/value cache)."""
         x = self.embed.forward(xs) * self.scale
-        return dropout_forward(self.dropout, self.pos.forward(x), train_flg)
+        return dropout_forward(self.dropout, self.pos.forward(x, offset), train_flg)
 
     def backward(self, dout):
         dx = self.pos.backward(self.dropout.backward(dout))
@@ -175,8 +178,9 @@ class TransformerDecoder:
 
     forward(xs (N, T) ids, memory (N, Tm, D), train_flg=False) -> scores (N, T, V);
     hidden(...) -> the affine's input (N, T, D); backward_hidden(dhs) -> dmemory (N, Tm, D).
-    Decoding: ``start_state(memory)`` is (memory, ids (N, 0)); ``step(ids (B,), state)``
-    appends the ids and returns the scores (B, V) of the next token.
+    Decoding: ``start_state(memory)`` is (memory, ids (N, 0)), plus an empty key/value
+    cache per layer when ``use_cache``; ``step(ids (B,), state)`` appends the ids and
+    returns the scores (B, V) of the next token.
     """
 
     def __init__(self, config):
@@ -199,6 +203,7 @@ class TransformerDecoder:
         self.affine = output_layer(D, c.vocab_size)  # fused with the model's loss
         parts = [self.embedding, *self.layers] + ([self.final_norm] if c.norm_first else [])
         self.params, self.grads = collect_params([*parts, self.affine])
+        self.use_cache = True
 
     def forward(self, xs, memory, memory_key_padding_mask=None, train_flg=False):
         return self.affine.predict(self.hidden(xs, memory, memory_key_padding_mask, train_flg))
@@ -228,17 +233,31 @@ class TransformerDecoder:
         self.embedding.backward(dout)
         return dmemory
 
-    # decoding: the state is (memory, the ids fed so far)
+    # decoding: the state is (memory, the ids fed so far[, each layer's (K, V) cache])
     def start_state(self, memory):
         xp = get_array_module(memory)
-        return (memory, xp.zeros((memory.shape[0], 0), dtype=xp.int64))
+        state = (memory, xp.zeros((memory.shape[0], 0), dtype=xp.int64))
+        if self.use_cache:
+            state += (tuple(() for _ in self.layers),)  # empty caches
+        return state
 
     def step(self, ids, state):
-        memory, prefix = state
+        memory, prefix, *cache = state
         xp = get_array_module(memory)
         prefix = xp.concatenate([prefix, ids.astype(xp.int64)[:, None]], axis=1)
-        scores = self.forward(prefix, memory, train_flg=False)
-        return scores[:, -1, :], (memory, prefix)
+        if not cache:  # re-run the whole prefix (B, T)
+            scores = self.forward(prefix, memory, train_flg=False)
+            return scores[:, -1, :], (memory, prefix)
+        # only the new position (B, 1) runs; the earlier ones' keys and values are cached
+        x = self.embedding.forward(ids[:, None], offset=prefix.shape[1] - 1)
+        present = []
+        for layer, past in zip(self.layers, cache[0], strict=True):
+            x = layer.forward(x, memory, causal=True, past=past)
+            present.append(layer.self_attn.present)  # (K, V), each (B, heads, T, d)
+        if self.final_norm is not None:
+            x = self.final_norm.forward(x)
+        scores = self.affine.predict(x)[:, 0, :]  # (B, V)
+        return scores, (memory, prefix, tuple(present))
 
 
 class TransformerSeq2seq(Seq2seq):
@@ -276,6 +295,15 @@ class TransformerSeq2seq(Seq2seq):
         self.decoder = TransformerDecoder(self.settings)
         self._finish_init()
 
+    def generate_batch(self, xs, start_id, sample_size, method="greedy", use_cache=True, **options):
+        """Seq2seq.generate_batch, with the decoder's key/value cache on (``use_cache``,
+        the default) or off: the same tokens, O(T) or O(T^2) decoder work per answer."""
+        self.decoder.use_cache = bool(use_cache)
+        try:
+            return super().generate_batch(xs, start_id, sample_size, method, **options)
+        finally:
+            self.decoder.use_cache = True
+
     def forward(self, xs, ts, train_flg=True):
         if ts.ndim != 2 or ts.shape[1] < 2:
             raise ValueError(f"ts must be answer ids of shape (N, Ta >= 2), got {tuple(ts.shape)}")
@@ -302,6 +330,13 @@ class TransformerLM(LanguageModel):
     The "state" of this model is the context for generation: ``predict`` appends its ids
     to it (like an RNN's state carrying over), ``reset_state()`` clears it, and
     ``generate`` continues from it. Training is unaffected by it, so RnnlmTrainer works.
+
+    ``generate(..., use_cache=True)`` (the default) keeps every block's self-attention
+    keys and values, each (B, heads, T, d), in the decoding state: the first step runs the
+    context once, each later one only the new token (O(T) per token instead of O(T^2)).
+    Once the context outgrows ``max_len`` the window slides, every position's encoding
+    changes, and each step re-runs the window (as ``use_cache=False`` always does): the
+    tokens are the same either way.
     """
 
     def __init__(
@@ -330,6 +365,7 @@ class TransformerLM(LanguageModel):
         self.layers = [self.embedding, *self.blocks, *norm]
         self.recurrent_layers = []
         self.context = None
+        self._use_cache = True
         self._collect_params()
 
     def hidden(self, xs, train_flg=False):
@@ -363,7 +399,17 @@ class TransformerLM(LanguageModel):
     def set_state(self, state):
         (self.context,) = state
 
+    def generate(self, *args, use_cache=True, **kwargs):
+        """LanguageModel.generate (the book's API), with a key/value cache (``use_cache``)."""
+        self._use_cache = bool(use_cache)
+        try:
+            return super().generate(*args, **kwargs)
+        finally:
+            self._use_cache = True
+
     def _step(self, ids, state):
+        if self._use_cache:
+            return self._cached_step(ids, state)
         (ctx,) = state
         ids = ids[:, None]
         ctx = ids if ctx is None else get_array_module(ids).concatenate([ctx, ids], axis=1)
@@ -372,3 +418,27 @@ class TransformerLM(LanguageModel):
         scores = self.predict(ctx)[:, -1, :]
         self.context = ctx
         return scores, (ctx,)
+
+    def _cached_step(self, ids, state):
+        """state: (ctx (B, Tc) or None,) at the start, then (ctx, each block's (K, V))."""
+        ctx, *cache = state
+        xp = get_array_module(ids)
+        ids = ids[:, None]  # (B, 1)
+        ctx = ids if ctx is None else xp.concatenate([ctx, ids], axis=1)
+        if not cache or ctx.shape[1] > self.max_len:
+            # the first step (the context may be a whole prompt) or a slid window: run it all
+            ctx = ctx[:, -self.max_len :]
+            new, offset, cache = ctx, 0, tuple(() for _ in self.blocks)
+        else:
+            new, offset, cache = ids, ctx.shape[1] - 1, cache[0]
+        x = self.embedding.forward(new, offset=offset)  # (B, T_new, D)
+        present = []
+        for block, past in zip(self.blocks, cache, strict=True):
+            x = block.forward(x, causal=True, past=past)
+            present.append(block.self_attn.present)  # (K, V), each (B, heads, Tc, d)
+        x = x[:, -1:]  # (B, 1, D): only the last position predicts
+        if self.final_norm is not None:
+            x = self.final_norm.forward(x)
+        scores = self.loss_layer.predict(x)[:, 0, :]  # (B, V)
+        self.context = ctx
+        return scores, (ctx, tuple(present))

@@ -159,9 +159,12 @@ class _Loop:
         self.comm = Communicator() if comm is None else comm  # data-parallel ranks
         self.eval_interval = None
         self.current_epoch = 0
-        self.history = []  # one dict per epoch: {"epoch", "time", **eval_fn()}
+        self.history = []  # one dict per epoch: {"epoch", "time", "lr", **eval_fn()}
         self._start = time.time()
         self._backup = []  # copy buffers of train_step, reused every step
+        self.schedule = None  # a zeronlp.schedules schedule, set by fit
+        self.monitor = None  # the eval_fn key a DivideOnPlateau schedule observes
+        self.step = 0  # updates done so far, over all fits: the schedule's clock
 
     def _bar(self, total, verbose):
         return tqdm(total=total, disable=not verbose, unit="it", leave=True, dynamic_ncols=True)
@@ -169,10 +172,32 @@ class _Loop:
     def _end_epoch(self, eval_fn, bar):
         self.current_epoch += 1
         record = {"epoch": self.current_epoch, "time": time.time() - self._start}
+        record["lr"] = float(self.optimizer.lr)  # the rate of the epoch's last update
         if eval_fn is not None:
             record.update(eval_fn())
             bar.set_postfix({k: _fmt(v) for k, v in record.items() if k not in ("time",)})
+        if hasattr(self.schedule, "observe"):  # the book's divide-on-plateau
+            self.schedule.observe(self._monitored(record))
         self.history.append(record)
+
+    def _monitored(self, record):
+        if self.monitor not in record:
+            raise InputError(
+                f"the {type(self.schedule).__name__} schedule observes {self.monitor!r} after "
+                f"every epoch, but eval_fn gave {sorted(k for k in record if k != 'time')}"
+            )
+        return float(record[self.monitor])
+
+    def _set_schedule(self, schedule, monitor, eval_fn):
+        """Check and keep fit's ``schedule`` and ``monitor``."""
+        if schedule is not None and not callable(getattr(schedule, "apply", None)):
+            raise InputError(f"schedule must be a zeronlp.schedules schedule, got {schedule!r}")
+        if hasattr(schedule, "observe") and eval_fn is None:
+            raise InputError(
+                f"the {type(schedule).__name__} schedule observes a validation score: "
+                "fit needs an eval_fn"
+            )
+        self.schedule, self.monitor = schedule, monitor
 
     def _where(self, iters):
         return f" at epoch {self.current_epoch + 1}, iteration {iters + 1}"
@@ -190,6 +215,9 @@ class _Loop:
         with self._bar(max_epoch * max_iters, verbose and self.comm.is_root) as bar:
             for _ in range(max_epoch):
                 for iters, (batch_x, batch_t) in enumerate(epoch_batches()):
+                    if self.schedule is not None:  # this update's rate
+                        self.schedule.apply(self.optimizer, self.step)
+                    self.step += 1
                     total_loss += train_step(
                         self.model,
                         self.optimizer,
@@ -219,7 +247,10 @@ class Trainer(_Loop):
     fit(x, t, max_epoch, batch_size, max_grad=None, eval_interval=20, eval_fn=None):
     shuffles every epoch; ``loss_list`` gets the mean loss of every ``eval_interval``
     iterations; ``eval_fn()``, if given, runs after every epoch and its dict (e.g.
-    ``{"val_acc": 0.93}``) goes into ``history`` and the progress bar. A step with a
+    ``{"val_acc": 0.93}``) goes into ``history`` and the progress bar. ``schedule`` (a
+    ``zeronlp.schedules`` schedule) sets the learning rate before every update, counting
+    updates over all fits; a ``DivideOnPlateau`` observes ``eval_fn()[monitor]`` after
+    every epoch. ``history`` records each epoch's last learning rate ("lr"). A step with a
     non-finite loss, gradient or updated parameter stops training with TrainingDiverged (a
     FloatingPointError) naming the epoch and iteration; the parameters stay the last finite
     ones (see ``train_step``).
@@ -241,6 +272,8 @@ class Trainer(_Loop):
         eval_interval=20,
         eval_fn=None,
         verbose=True,
+        schedule=None,
+        monitor="val_loss",
     ):
         data_size = len(x)
         if data_size == 0:
@@ -252,6 +285,7 @@ class Trainer(_Loop):
                 f"need batch_size >= 1 and max_epoch >= 0, got {batch_size}, {max_epoch}"
             )
         max_iters = max(data_size // batch_size, 1)
+        self._set_schedule(schedule, monitor, eval_fn)
         rows = self.comm.shard(batch_size)  # this rank's rows of every batch
 
         def epoch_batches():
@@ -286,8 +320,11 @@ class RnnlmTrainer(_Loop):
     The corpus is cut into ``batch_size`` streams starting ``len(xs) // batch_size`` apart;
     each iteration takes the next ``time_size`` tokens of every stream, so the stateful
     model's hidden state carries over from one batch to the next.
-    fit(xs, ts, max_epoch, batch_size, time_size, max_grad, eval_interval, eval_fn):
-    ``ppl_list`` gets the perplexity of every ``eval_interval`` iterations.
+    fit(xs, ts, max_epoch, batch_size, time_size, max_grad, eval_interval, eval_fn,
+    verbose, schedule, monitor="val_ppl"):
+    ``ppl_list`` gets the perplexity of every ``eval_interval`` iterations; ``schedule``
+    and ``monitor`` as in Trainer (the book's divide-on-plateau observes validation
+    perplexity).
     comm: a zeronlp.distributed communicator; rank r of R then runs the streams
     [r*B/R, (r+1)*B/R) of the ``batch_size`` B streams, and all apply the averaged gradient.
     """
@@ -318,6 +355,8 @@ class RnnlmTrainer(_Loop):
         eval_interval=20,
         eval_fn=None,
         verbose=True,
+        schedule=None,
+        monitor="val_ppl",
     ):
         data_size = len(xs)
         if len(ts) != data_size:
@@ -330,6 +369,7 @@ class RnnlmTrainer(_Loop):
                 f"a corpus of {data_size} tokens is shorter than one batch "
                 f"({batch_size} x {time_size})"
             )
+        self._set_schedule(schedule, monitor, eval_fn)
         self.time_idx = 0  # the streams start again from their offsets, and so does the state
         self.rows = self.comm.shard(batch_size)
         self.model.reset_state()
