@@ -23,10 +23,27 @@ import time
 
 
 def _thread_env(threads):
+    """Every BLAS/OpenMP pool limited to ``threads``, and OpenBLAS free to pick its own
+    kernel: this workplace pins old kernels with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE,
+    which users don't have."""
     env = dict(os.environ)
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        env.pop(var, None)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
     return env
+
+
+def _print_blas(threads):
+    """Print the BLAS library and kernel NumPy uses in a worker's environment."""
+    code = (
+        "import numpy, threadpoolctl\n"
+        "for i in threadpoolctl.threadpool_info():\n"
+        "    if i.get('user_api') == 'blas':\n"
+        "        print('BLAS:', i.get('internal_api'), i.get('version'),"
+        " 'kernel', i.get('architecture'), 'threads', i.get('num_threads'))"
+    )
+    subprocess.run([sys.executable, "-c", code], env=_thread_env(threads), check=False)
 
 
 def _time_case(setup, repeat, min_time):
@@ -61,6 +78,7 @@ def main(cases, baseline=None, description="", rounds=3, repeat=20, min_time=1.0
         return None
 
     script = os.path.abspath(sys.argv[0])
+    _print_blas(args.threads)
     results = {name: [] for name in cases}
     for _ in range(args.rounds):
         for name in cases:
