@@ -27,33 +27,23 @@ import sys
 import time
 from pathlib import Path
 
+import harness
+
 SRC = Path(__file__).resolve().parent.parent / "src"
 N, T, D, H = 20, 35, 650, 650
 
 
 def thread_env(threads, src=SRC):
-    """Environment for a worker: every BLAS/OpenMP pool limited to ``threads``, zeronlp
-    imported from ``src``, and OpenBLAS free to pick its own kernel (DESIGN.md: this
-    workplace pins old kernels with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE; users don't)."""
-    env = dict(os.environ)
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        env.pop(var, None)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[var] = str(threads)
+    """harness.thread_env (BLAS pools limited, OpenBLAS free to pick its kernel), with
+    zeronlp imported from ``src``."""
+    env = harness.thread_env(threads)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     return env
 
 
 def print_blas(threads):
     """Print the BLAS library and kernel NumPy uses in a worker's environment."""
-    code = (
-        "import numpy, threadpoolctl\n"
-        "for i in threadpoolctl.threadpool_info():\n"
-        "    if i.get('user_api') == 'blas':\n"
-        "        print('BLAS:', i.get('internal_api'), i.get('version'),"
-        " 'kernel', i.get('architecture'), 'threads', i.get('num_threads'))"
-    )
-    subprocess.run([sys.executable, "-c", code], env=thread_env(threads), check=False)
+    harness.print_blas(thread_env(threads))
 
 
 def time_reps(step, reps, warmup):

@@ -22,7 +22,7 @@ import sys
 import time
 
 
-def _thread_env(threads):
+def thread_env(threads):
     """Every BLAS/OpenMP pool limited to ``threads``, and OpenBLAS free to pick its own
     kernel: this workplace pins old kernels with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE,
     which users don't have."""
@@ -34,8 +34,8 @@ def _thread_env(threads):
     return env
 
 
-def _print_blas(threads):
-    """Print the BLAS library and kernel NumPy uses in a worker's environment."""
+def print_blas(env):
+    """Print the BLAS library and kernel NumPy uses in a worker's environment ``env``."""
     code = (
         "import numpy, threadpoolctl\n"
         "for i in threadpoolctl.threadpool_info():\n"
@@ -43,7 +43,7 @@ def _print_blas(threads):
         "        print('BLAS:', i.get('internal_api'), i.get('version'),"
         " 'kernel', i.get('architecture'), 'threads', i.get('num_threads'))"
     )
-    subprocess.run([sys.executable, "-c", code], env=_thread_env(threads), check=False)
+    subprocess.run([sys.executable, "-c", code], env=env, check=False)
 
 
 def _time_case(setup, repeat, min_time):
@@ -78,13 +78,13 @@ def main(cases, baseline=None, description="", rounds=3, repeat=20, min_time=1.0
         return None
 
     script = os.path.abspath(sys.argv[0])
-    _print_blas(args.threads)
+    print_blas(thread_env(args.threads))
     results = {name: [] for name in cases}
     for _ in range(args.rounds):
         for name in cases:
             out = subprocess.run(
                 [sys.executable, script, "--case", name, "--threads", str(args.threads)],
-                env=_thread_env(args.threads),
+                env=thread_env(args.threads),
                 capture_output=True,
                 text=True,
             )
