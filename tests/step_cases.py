@@ -1,7 +1,6 @@
 """Small models and batches shared by the sync tests (fake CuPy) and the GPU tests."""
 
 import numpy as np
-import pytest
 
 
 def model_cases(dropout_ratio=0.5):
@@ -47,13 +46,5 @@ def train_step(model, x, t, optimizer):
     return loss
 
 
-# TimeSoftmaxWithLoss still reads its targets' range, the scores' max and the counted rows
-# on the host (time_layers.py, being split into a package): the models with it wait once
-# per step there. strict: this test fails as soon as that is fixed, to drop the mark.
-SOFTMAX_SYNCS = pytest.mark.xfail(
-    strict=True, reason="TimeSoftmaxWithLoss reads device values on the host"
-)
-STEP_MODELS = [
-    n if n in ("CBOW", "SkipGram") else pytest.param(n, marks=SOFTMAX_SYNCS)
-    for n in sorted(model_cases())
-]
+# every model's training step: none reads a device value on the host, apart from the loss
+STEP_MODELS = sorted(model_cases())

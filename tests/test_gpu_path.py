@@ -122,6 +122,32 @@ def test_a_training_step_never_reads_the_device(fake_gpu, name):
     assert np.isfinite(float(loss))  # the one read: the loss shown to the user
 
 
+@pytest.mark.parametrize("case", ["some ignored", "all ignored", "large scores"])
+def test_fused_output_layer_on_a_device_equals_numpy(fake_gpu, case):
+    """On a device the layer always shifts by the row max and keeps the count there."""
+    from zeronlp.fused import TimeAffineSoftmaxWithLoss
+
+    rng = np.random.default_rng(3)
+    N, T, D, V = 2, 5, 4, 11
+    hs, W, b = _f32(rng, N, T, D), _f32(rng, D, V), _f32(rng, V)
+    ts = rng.integers(0, V, (N, T))
+    ts[0, 1] = -1
+    if case == "all ignored":
+        ts[:] = -1
+    if case == "large scores":  # exp() of the unshifted scores overflows float32
+        W *= 100
+    results = []
+    for xp in (np, fake_gpu):
+        layer = TimeAffineSoftmaxWithLoss(xp.asarray(W), xp.asarray(b), chunk_bytes=3 * V * 4)
+        with fake_gpu.allow_synchronize(xp is np):
+            loss = layer.forward(xp.asarray(hs), xp.asarray(ts))
+            dhs = layer.backward(2.0)
+        results.append([float(loss), *map(fake_gpu.asnumpy, [dhs, *layer.grads])])
+    for ours, numpy_ in zip(*results, strict=True):
+        np.testing.assert_allclose(ours, numpy_, rtol=1e-5, atol=1e-6)
+    assert np.isfinite(results[1][0]) and (case != "all ignored" or results[1][0] == 0.0)
+
+
 # ---------------------------------------------------------------- kernels' reference formulas
 #
 # Each CuPy kernel in zeronlp.fused.cupy_kernels is tested equal to its NumPy reference on a GPU

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import get_array_module, scatter_add
+from ..backend import get_array_module, is_device_array, loss_value, scatter_add
 from ..time_layers.basic import as_float, check_shape, check_targets
 
 
@@ -102,10 +102,10 @@ class TimeAffineSoftmaxWithLoss:
             raise ValueError(f"TimeAffineSoftmaxWithLoss got an empty batch of shape {hs.shape}")
         t = check_targets(ts, (N, T, V), self.ignore_label, "TimeAffineSoftmaxWithLoss", xp)
         mask = t != self.ignore_label  # (N*T,) the counted targets
-        count = int(mask.sum())
+        # the mean over the counted targets; with none counted the sum is 0, and so the loss
+        count, coef = self._count(mask)
         mask = mask.astype(W.dtype)  # 1.0 counted, 0.0 ignored
         t = xp.where(mask, t, 0)  # any valid id on ignored rows; their terms are masked
-        coef = 1.0 / count if count else 0.0
         x1 = xp.empty((N * T, D + 1), dtype=W.dtype)  # [hs, 1]: db rides in the dW matmul
         x1[:, :D] = hs.reshape(N * T, D)
         x1[:, D] = 1
@@ -133,28 +133,51 @@ class TimeAffineSoftmaxWithLoss:
             dx += minus[:, None] * W.T[t]  # (N*T, D) a gather of W's target columns
             scatter_add(self._next_grad.T, t, x1, weights=minus)  # [dW; db][:, t] -= coef x1
         self.cache = ((N, T, D), dx) if train else None
-        return float(total) * coef
+        return loss_value(total / count)
+
+    def _count(self, mask):
+        """(count, coef) for the counted targets ``mask`` (N*T,) bool: at least 1, and the
+        gradient's factor 1 / count (0-d arrays of W's dtype on a GPU, which needs no wait
+        for them; Python numbers on NumPy)."""
+        W = self.params[0]
+        if is_device_array(W):
+            count = get_array_module(W).maximum(mask.sum(), 1)
+            return count, (1.0 / count).astype(W.dtype)
+        count = max(int(mask.sum()), 1)
+        return count, 1.0 / count
 
     def _exp_scores(self, x, t, s):
         """exp of the scores x @ W + b of one block, into ``s`` (r, V).
 
         Returns (e, z, picked): e = exp(scores - m) in ``s``, its row sums z (r,) and the
         target scores minus m (r,), where m = 0 when the row sums show that this is safe
-        (see the module docstring) and the row max otherwise.
+        (see the module docstring) and the row max otherwise. On a GPU m is always the row
+        max: that check reads z on the host, and the GPU would wait for it every block.
         """
+        if not is_device_array(s):
+            e, z, picked = self._exp_scores_unshifted(x, t, s)
+            lo = float(np.finfo(s.dtype).tiny) ** 0.5
+            if bool(((z >= lo) & (z <= 1 / lo)).all()):  # False for inf and NaN too
+                return e, z, picked
+        return self._exp_scores_shifted(x, t, s)
+
+    def _exp_scores_unshifted(self, x, t, s):
+        """_exp_scores with m = 0: exp() may overflow, which the row sums z then show."""
+        W, b = self.params
+        xp = get_array_module(W)
+        xp.matmul(x, W, out=s)  # (r, V) this block's scores
+        s += b
+        picked = s[xp.arange(x.shape[0]), t]  # target scores, before exp() overwrites them
+        with np.errstate(over="ignore", under="ignore"):  # told by z
+            xp.exp(s, out=s)
+        return s, s @ xp.ones(s.shape[1], dtype=s.dtype), picked  # row sums: a BLAS gemv
+
+    def _exp_scores_shifted(self, x, t, s):
+        """_exp_scores with m = the row max, so that exp() cannot overflow."""
         W, b = self.params
         xp = get_array_module(W)
         r = xp.arange(x.shape[0])
         xp.matmul(x, W, out=s)  # (r, V) this block's scores
-        s += b
-        picked = s[r, t]  # target scores, picked before exp() overwrites them
-        with np.errstate(over="ignore", under="ignore"):  # told by z below
-            xp.exp(s, out=s)
-        z = s @ xp.ones(s.shape[1], dtype=s.dtype)  # (r,) row sums (a BLAS matrix-vector product)
-        lo = float(np.finfo(s.dtype).tiny) ** 0.5
-        if bool(((z >= lo) & (z <= 1 / lo)).all()):  # False for inf and NaN too
-            return s, z, picked
-        xp.matmul(x, W, out=s)  # large scores: again, shifted so that exp() cannot overflow
         s += b
         s -= s.max(axis=1, keepdims=True)
         picked = s[r, t]
