@@ -229,3 +229,59 @@ def test_softmax_loss_kernel_references_equal_the_loss_layer():
     dx = K.softmax_loss_grad(x, m, scale, t, coef)
     np.testing.assert_allclose(dx.reshape(N, T, V), dxs, rtol=1e-5, atol=1e-7)
     assert dx.dtype == np.float32
+
+
+def _counted_reads(fake_gpu, monkeypatch):
+    """The trainer's reads of the device (to_cpu), counted and allowed; any other raises."""
+    from zeronlp.training import trainer
+
+    reads = []
+
+    def to_cpu(x):
+        reads.append(x.shape)
+        with fake_gpu.allow_synchronize(True):
+            return backend.to_cpu(x)
+
+    monkeypatch.setattr(trainer, "to_cpu", to_cpu)
+    return reads
+
+
+@pytest.mark.parametrize("max_grad", [0.5, None])
+def test_the_trainers_step_reads_the_device_once(fake_gpu, monkeypatch, max_grad):
+    from zeronlp.optimizers import SGD, Adam
+    from zeronlp.training.trainer import train_step
+
+    reads = _counted_reads(fake_gpu, monkeypatch)
+    for optimizer in (Adam(0.01), SGD(0.1)):
+        make, x, t = model_cases()["Rnnlm"]
+        model = make()
+        x, t = fake_gpu.asarray(x), fake_gpu.asarray(t)
+        with fake_gpu.allow_synchronize(False):
+            loss = train_step(model, optimizer, x, t, max_grad)
+        assert isinstance(loss, float) and np.isfinite(loss)
+    assert reads == [(3,), (3,)]  # per step: the loss, the norm and one flag for every check
+
+
+@pytest.mark.parametrize("fault", ["nan gradient", "nan loss", "overflowing update"])
+def test_the_trainers_device_step_puts_a_non_finite_step_back(fake_gpu, monkeypatch, fault):
+    from zeronlp.errors import TrainingDiverged
+    from zeronlp.optimizers import SGD
+    from zeronlp.training.trainer import train_step
+
+    reads = _counted_reads(fake_gpu, monkeypatch)
+    make, x, t = model_cases()["Rnnlm"]
+    model = make()
+    before = [fake_gpu.asnumpy(p) for p in model.params]
+    backward, forward = model.backward, model.forward
+    if fault == "nan gradient":
+        monkeypatch.setattr(model, "backward", lambda: (backward(), model.grads[0].fill(np.nan)))
+    if fault == "nan loss":
+        monkeypatch.setattr(model, "forward", lambda x, t: forward(x, t) * np.nan)
+    lr = 1e39 if fault == "overflowing update" else 0.1
+    message = {"nan gradient": "gradient norm became nan", "nan loss": "loss became nan"}
+    with pytest.raises(TrainingDiverged, match=message.get(fault, "made parameters non-finite")):
+        with fake_gpu.allow_synchronize(False):
+            train_step(model, SGD(lr), fake_gpu.asarray(x), fake_gpu.asarray(t), 5.0, backup=[])
+    assert len(reads) == 1
+    for a, b in zip(before, model.params, strict=True):
+        np.testing.assert_array_equal(a, fake_gpu.asnumpy(b))

@@ -13,7 +13,7 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..backend import get_array_module
+from ..backend import get_array_module, is_device_array, to_cpu
 from ..distributed import Communicator
 from ..errors import InputError, TrainingDiverged
 from ..optimizers import SGD, clip_grads, grad_norm
@@ -64,8 +64,11 @@ def train_step(model, optimizer, batch_x, batch_t, max_grad=None, where="", back
 
     Plain SGD skips the copy and the check when the update provably stays finite (see
     ``sgd_stays_finite``); other optimizers, and SGD near the float range, take the copy.
+    On a GPU the checks are made after the update instead (see ``_device_step``).
     """
     loss = model.forward(batch_x, batch_t)
+    if is_device_array(loss):
+        return _device_step(model, optimizer, loss, max_grad, where, backup, comm)
     if not math.isfinite(loss):
         raise TrainingDiverged(f"loss became {loss}{where}; parameters were not updated with it")
     model.backward()
@@ -90,6 +93,46 @@ def train_step(model, optimizer, batch_x, batch_t, max_grad=None, where="", back
             "they were put back as they were before it"
         )
     return loss
+
+
+def _device_step(model, optimizer, loss, max_grad, where, backup, comm):
+    """train_step after the forward on a GPU: the host reads the device once, the loss
+    (to show it) together with the gradient norm and one flag for all the checks, so the
+    GPU never waits in between.
+
+    The update runs on a copy of the parameters' old values; when the loss, the gradient
+    norm or the updated parameters are not finite, the parameters are put back from it and
+    ``TrainingDiverged`` is raised, as on NumPy. (The optimizer's own state, such as Adam's
+    moments, has seen that step: training stops there.)
+    """
+    model.backward()
+    params, grads = remove_duplicate(model.params, model.grads)
+    if comm is not None:
+        loss = comm.allreduce_grads(grads, loss)
+    norm = clip_grads(grads, max_grad) if max_grad is not None else grad_norm(grads)
+    backup = _snapshot(params, [] if backup is None else backup)
+    optimizer.update(params, grads)
+    xp = get_array_module(*params)
+    ok = xp.isfinite(loss) & xp.isfinite(norm)  # () bool: one flag for every check
+    for p in params:
+        if p.dtype.kind in "fc":
+            ok &= xp.isfinite(p).all()
+    values = [xp.asarray(v, dtype=xp.float64) for v in (loss, norm, ok)]
+    loss, norm, ok = to_cpu(xp.stack(values))  # the one read: one small copy
+    if ok:
+        return float(loss)
+    for p, saved in zip(params, backup, strict=True):
+        p[...] = saved
+    if not math.isfinite(loss):
+        raise TrainingDiverged(f"loss became {loss}{where}; parameters were not updated with it")
+    if not math.isfinite(norm):
+        raise TrainingDiverged(
+            f"gradient norm became {norm}{where}; parameters were not updated with it"
+        )
+    raise TrainingDiverged(
+        f"the update made parameters non-finite{where} (learning rate too large?); "
+        "they were put back as they were before it"
+    )
 
 
 def sgd_stays_finite(optimizer, params, g_max):
