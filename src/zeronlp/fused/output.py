@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import get_array_module, is_device_array, loss_value, scatter_add
-from ..time_layers.basic import as_float, check_shape, check_targets
+from ..time_layers.basic import as_float, check_affine_params, check_shape, check_targets
 
 
 def add_product_t(G, a, d, scratch):
@@ -64,13 +64,7 @@ class TimeAffineSoftmaxWithLoss:
     """
 
     def __init__(self, W, b, chunk_bytes=1 << 23):
-        if getattr(getattr(W, "dtype", None), "kind", None) != "f" or W.ndim != 2:
-            raise TypeError(f"TimeAffineSoftmaxWithLoss needs a float W (D, V), got {W!r:.60}")
-        if getattr(b, "shape", None) != (W.shape[1],) or b.dtype != W.dtype:
-            raise ValueError(
-                f"TimeAffineSoftmaxWithLoss needs b of shape ({W.shape[1]},) and dtype "
-                f"{W.dtype}, got {getattr(b, 'shape', None)} {getattr(b, 'dtype', None)}"
-            )
+        check_affine_params("TimeAffineSoftmaxWithLoss", W, b)
         xp = get_array_module(W)
         D, V = W.shape
         self.params = [W, b]

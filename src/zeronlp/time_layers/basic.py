@@ -36,6 +36,17 @@ def check_shape(x, expected, what):
         raise InputError(f"{what} must have shape {want}, got {tuple(x.shape)}")
 
 
+def check_affine_params(layer, W, b):
+    """W must be a float (D, M) array and b an (M,) array of its dtype."""
+    if getattr(getattr(W, "dtype", None), "kind", None) != "f" or W.ndim != 2:
+        raise InputTypeError(f"{layer} needs a float W of shape (D, M), got {W!r:.60}")
+    if getattr(b, "shape", None) != (W.shape[1],) or b.dtype != W.dtype:
+        raise InputError(
+            f"{layer} needs b of shape ({W.shape[1]},) and dtype {W.dtype}, got "
+            f"{getattr(b, 'shape', None)} {getattr(b, 'dtype', type(b).__name__)}"
+        )
+
+
 def check_grad(layer, dout, out_shape, dtype, names="(N, T, M)"):
     """dout as the layer's float dtype, or an InputError that says which layer got what.
 
@@ -80,13 +91,7 @@ class TimeAffine:
     """
 
     def __init__(self, W, b):
-        if getattr(getattr(W, "dtype", None), "kind", None) != "f" or W.ndim != 2:
-            raise InputTypeError(f"TimeAffine needs a float W of shape (D, M), got {W!r:.60}")
-        if getattr(b, "shape", None) != (W.shape[1],) or b.dtype != W.dtype:
-            raise InputError(
-                f"TimeAffine needs b of shape ({W.shape[1]},) and dtype {W.dtype}, got "
-                f"{getattr(b, 'shape', None)} {getattr(b, 'dtype', type(b).__name__)}"
-            )
+        check_affine_params("TimeAffine", W, b)
         xp = get_array_module(W)
         self.params = [W, b]
         self.grads = [xp.zeros_like(W), xp.zeros_like(b)]
