@@ -141,21 +141,9 @@ def generate(args):
     prompt = _word_ids(args.start.lower().split(), word_to_id)
     if not prompt:
         raise InputError("--start needs at least one word")
-    model.reset_state()
-    if len(prompt) > 1:  # condition on the prompt: feed all but its last word
-        model.predict(np.asarray([prompt[:-1]]))
     skip = [word_to_id[w] for w in ("N", "<unk>", "$") if w in word_to_id] if args.skip else None
-    ids = model.generate(
-        prompt[-1],
-        skip_ids=skip,
-        sample_size=args.length,
-        method=args.method,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        beam_width=args.beam,
-    )
-    words = [vocab[i] for i in prompt[:-1] + ids]
+    ids = _continue(args, model, prompt, skip)
+    words = [vocab[i] for i in ids]
     print(" ".join(words).replace(" <eos>", ".\n").strip())
     return 0
 
@@ -165,11 +153,18 @@ def _generate_subwords(args, model, tokenizer):
     prompt = tokenizer.encode(args.start.lower())
     if not prompt:
         raise InputError("--start needs at least one character")
+    print(tokenizer.decode(_continue(args, model, prompt)).strip())
+    return 0
+
+
+def _continue(args, model, prompt, skip_ids=None):
+    """The prompt's ids followed by the ones the model generates from it (--length more)."""
     model.reset_state()
-    if len(prompt) > 1:  # condition on the prompt: feed all but its last token
+    if len(prompt) > 1:  # condition on the prompt: feed all but its last id
         model.predict(np.asarray([prompt[:-1]]))
     ids = model.generate(
         prompt[-1],
+        skip_ids=skip_ids,
         sample_size=args.length,
         method=args.method,
         temperature=args.temperature,
@@ -177,8 +172,7 @@ def _generate_subwords(args, model, tokenizer):
         top_p=args.top_p,
         beam_width=args.beam,
     )
-    print(tokenizer.decode(prompt[:-1] + ids).strip())
-    return 0
+    return prompt[:-1] + ids
 
 
 # ---------------------------------------------------------------- seq2seq
