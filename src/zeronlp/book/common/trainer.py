@@ -15,7 +15,6 @@ where (``loss.png`` / ``perplexity.png`` in the working directory, or ``path``).
 
 # ruff: noqa: UP031 (the book's %-formats, kept so the printed text is visibly its own)
 
-import math
 import time
 
 import numpy
@@ -24,6 +23,7 @@ from ...backend import get_array_module
 from ...training import RnnlmTrainer as _RnnlmTrainer
 from ...training import Trainer as _Trainer
 from ...training import remove_duplicate, train_step
+from ...training.trainer import perplexity
 from .np import GPU, np
 
 __all__ = ["GPU", "np", "Trainer", "RnnlmTrainer", "remove_duplicate"]
@@ -120,7 +120,7 @@ class RnnlmTrainer(_RnnlmTrainer):
                 total_loss += train_step(self.model, self.optimizer, batch_x, batch_t, max_grad)
                 loss_count += 1
                 if eval_interval is not None and iters % eval_interval == 0:
-                    ppl = math.exp(total_loss / loss_count)
+                    ppl = perplexity(total_loss / loss_count)
                     elapsed_time = time.time() - start_time
                     print(
                         "| epoch %d |  iter %d / %d | time %d[s] | perplexity %.2f"
