@@ -4,6 +4,7 @@
     python benchmarks/bench_rnnlm_step.py --profile   # zeronlp's time, layer by layer
 
     python benchmarks/bench_rnnlm_step.py --before ../old/src   # also time another checkout
+    python benchmarks/bench_rnnlm_step.py --bound     # the fastest step this machine allows
 
 V=10000, D=H=100, N=20, T=35, float32, one iteration of `zeronlp train ptb --model rnnlm`:
 the next batch of the truncated-BPTT streams (``RnnlmTrainer.get_batch``) through a
@@ -26,6 +27,7 @@ import json
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bench_time_lstm import compare, print_blas, report, thread_env, time_reps
@@ -164,6 +166,98 @@ def profile(reps):
         print(f"    {name:<24} {min(time_reps(fn, reps, 1)) * 1e3:6.2f} ms")
 
 
+def floor(reps):
+    """The parts of the step that no NumPy implementation of the math can skip, and the
+    rest of zeronlp's step as written, in ms (best of ``reps`` each, in-process).
+
+    products: the three (N*T, H) x (H, V) float32 products of the output layer (scores,
+    dW, dh), each alone on fresh arrays: BLAS at its best on these shapes.
+    exp: one exp() over the (N*T, V) scores, which the softmax needs in any order.
+    rest: the other layers' phases of the real step (LSTM and embedding forward and
+    backward, clipping and SGD), each at its best.
+    step: the whole of zeronlp's step (``train_step``), for reference.
+    """
+    import numpy as np
+
+    from zeronlp.optimizers import clip_grads
+
+    f = np.float32
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N * T, H)).astype(f)
+    W = rng.standard_normal((H, V)).astype(f)
+    d = rng.standard_normal((N * T, V)).astype(f)
+    e, dW, dx = np.empty_like(d), np.empty_like(W), np.empty_like(x)
+    products = [
+        lambda: np.matmul(x, W, out=e),  # scores
+        lambda: np.matmul(x.T, d, out=dW),  # dW
+        lambda: np.matmul(d, W.T, out=dx),  # dh
+    ]
+    parts = {"products": sum(min(time_reps(fn, reps, 1)) for fn in products)}
+    parts["exp"] = min(time_reps(lambda: np.exp(d, out=e), reps, 1))
+
+    (embed, lstm), loss_layer, params, grads, opt, data = numpy_model()
+    phases = {"lstm": [], "embed": [], "clip + sgd": []}
+    for i in range(reps + 2):
+        xs, ts = data[i % len(data)]
+        t0 = time.perf_counter()
+        hs = embed.forward(xs)
+        t1 = time.perf_counter()
+        hs = lstm.forward(hs)
+        t2 = time.perf_counter()
+        loss_layer.forward(hs, ts)
+        dhs = loss_layer.backward()
+        t3 = time.perf_counter()
+        dhs = lstm.backward(dhs)
+        t4 = time.perf_counter()
+        embed.backward(dhs)
+        t5 = time.perf_counter()
+        clip_grads(grads, MAX_GRAD)
+        opt.update(params, grads)
+        t6 = time.perf_counter()
+        if i >= 2:
+            phases["lstm"].append(t2 - t1 + t4 - t3)
+            phases["embed"].append(t1 - t0 + t5 - t4)
+            phases["clip + sgd"].append(t6 - t5)
+    parts.update({k: min(v) for k, v in phases.items()})
+    parts["step"] = min(worker_numpy(reps, 3))
+    return parts
+
+
+def bound(threads, rounds, reps):
+    """Print what the 1.5x goal leaves for the rest of the step once the unavoidable output
+    work is paid, from ``floor`` and PyTorch's step in alternating processes (medians over
+    rounds of each process's best)."""
+    env = thread_env(threads)
+    got = {"floor": [], "torch": []}
+    for _ in range(rounds):
+        for worker in got:
+            cmd = [sys.executable, __file__, "--worker", worker, "--threads", str(threads)]
+            cmd += ["--reps", str(reps)]
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+            got[worker].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    ms = {k: statistics.median(r[k] for r in got["floor"]) * 1e3 for k in got["floor"][0]}
+    torch_ms = statistics.median(min(r["times"]) for r in got["torch"]) * 1e3
+    print(f"Rnnlm step bound, {threads} threads, {rounds} rounds x {reps} reps (medians of bests)")
+    print_blas(threads)
+    must = ms["products"] + ms["exp"]
+    rest = ms["lstm"] + ms["embed"] + ms["clip + sgd"]
+    goal = torch_ms / 1.5
+    print(f"  PyTorch step                          {torch_ms:7.2f} ms")
+    print(f"  zeronlp step (train_step)             {ms['step']:7.2f} ms  "
+          f"= {torch_ms / ms['step']:.2f}x PyTorch")  # fmt: skip
+    gflop = 2 * N * T * H * V / 1e9
+    print(f"  output products (3 x {gflop:.1f} GFLOP)       {ms['products']:7.2f} ms")
+    print(f"  exp over the ({N * T}, {V}) scores     {ms['exp']:7.2f} ms")
+    for k in ("lstm", "embed", "clip + sgd"):
+        print(f"  {k + ' (as written)':<36}  {ms[k]:7.2f} ms")  # fmt: skip
+    print(f"  1.5x PyTorch needs a step of          {goal:7.2f} ms")
+    print(f"  left for all but products and exp     {goal - must:7.2f} ms "
+          f"(the rest takes {rest:.2f} ms as written)")  # fmt: skip
+    print(f"  best ratio with the rest as written, output work at its floor: "
+          f"{torch_ms / (must + rest):.2f}x")  # fmt: skip
+    print(f"  best ratio with LSTM, embedding, clipping and SGD free: {torch_ms / must:.2f}x")
+
+
 def worker_torch(reps, warmup, threads):
     import torch
     import torch.nn.functional as F
@@ -201,13 +295,20 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--worker", choices=["zeronlp", "torch", "book", "profile"])
+    ap.add_argument("--worker", choices=["zeronlp", "torch", "book", "profile", "floor"])
     ap.add_argument("--before", help="another checkout's src folder, timed as zeronlp@before")
     ap.add_argument("--no-book", action="store_true", help="skip the book's code (slow)")
     ap.add_argument("--profile", action="store_true", help="where zeronlp's time goes")
+    ap.add_argument("--bound", action="store_true", help="the fastest step this machine allows")
     args = ap.parse_args()
     if args.worker == "profile":
         profile(args.reps)
+        return
+    if args.worker == "floor":
+        print(json.dumps(floor(args.reps)))
+        return
+    if args.bound:
+        bound(args.threads, args.rounds, args.reps)
         return
     if args.profile:
         cmd = [sys.executable, __file__, "--worker", "profile", "--reps", str(args.reps)]
