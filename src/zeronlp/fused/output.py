@@ -17,7 +17,8 @@ a forward alone, say of a numerical gradient check, leaves ``grads`` alone) and 
 Per block of rows, with e = exp(scores) and z = e.sum(1) (its row sums), the gradient is
 factored so that no pass over the block is spent on scaling it:
 
-    dscores = scale[:, None] * e - coef * onehot(t)      scale = coef * counted / z
+    dscores = scale[:, None] * e - (coef * counted)[:, None] * onehot(t)
+    scale = coef * counted / z                           (counted: 1.0, ignored: 0.0)
     [dW; db] += ([hs, 1] * scale[:, None]).T @ e         (the one-hot part after the loop:
     dhs       = scale[:, None] * (e @ W.T)                 a scatter-add and a gather of
                                                            N*T rows, not of N*T*V entries)
@@ -57,7 +58,8 @@ class TimeAffineSoftmaxWithLoss:
 
     forward(hs (N, T, D), ts (N, T) int ids, -1 = ignored) -> float loss (the mean over
     the counted targets; 0.0 when all are ignored). With ``train_flg`` True (the default)
-    it also computes dW, db (into ``grads``) and dhs; set it False to compute the loss only.
+    it also computes dW, db and dhs (``backward`` writes dW, db into ``grads``); set it
+    False to compute the loss only.
     backward(dout=1) -> dhs (N, T, D), scaled by dout (and the grads with it).
     predict(hs (N, T, D)) -> scores (N, T, V): the affine map alone, for generation.
     params = [W, b], the book's TimeAffine parameters.
@@ -131,8 +133,8 @@ class TimeAffineSoftmaxWithLoss:
 
     def _count(self, mask):
         """(count, coef) for the counted targets ``mask`` (N*T,) bool: at least 1, and the
-        gradient's factor 1 / count (0-d arrays of W's dtype on a GPU, which needs no wait
-        for them; Python numbers on NumPy)."""
+        gradient's factor 1 / count (on a GPU 0-d device arrays, coef of W's dtype, so
+        nothing waits for them; Python numbers on NumPy)."""
         W = self.params[0]
         if is_device_array(W):
             count = get_array_module(W).maximum(mask.sum(), 1)
