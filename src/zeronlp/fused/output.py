@@ -39,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import get_array_module, is_device_array, loss_value, scatter_add
+from ..errors import InputError
 from ..time_layers.basic import as_float, check_affine_params, check_shape, check_targets
 
 
@@ -95,7 +96,7 @@ class TimeAffineSoftmaxWithLoss:
         N, T, D = hs.shape
         V = W.shape[1]
         if N * T == 0:
-            raise ValueError(f"TimeAffineSoftmaxWithLoss got an empty batch of shape {hs.shape}")
+            raise InputError(f"TimeAffineSoftmaxWithLoss got an empty batch of shape {hs.shape}")
         t = check_targets(ts, (N, T, V), self.ignore_label, "TimeAffineSoftmaxWithLoss", xp)
         mask = t != self.ignore_label  # (N*T,) the counted targets
         # the mean over the counted targets; with none counted the sum is 0, and so the loss
