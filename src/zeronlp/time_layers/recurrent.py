@@ -448,6 +448,10 @@ class GRU(_Step):
     def dWh(self):
         return self.grads[1]
 
+    @property
+    def db(self):
+        return self.grads[2]
+
     def forward(self, x, h_prev):
         Wx, Wh, b = self.params
         x, h_prev = self._inputs(x, h_prev)
