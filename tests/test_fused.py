@@ -110,6 +110,20 @@ def test_fused_output_bad_targets():
         layer.forward(np.zeros((2, 3, 4)), np.zeros((2, 3), int))
 
 
+def test_fused_output_empty_batch_is_a_user_error():
+    """As for TimeSoftmaxWithLoss: the user's empty batch is an InputError (one line and
+    exit 2 in the CLI), not a bare ValueError that reads as a bug inside zeronlp."""
+    from zeronlp.errors import InputError
+
+    layer = TimeAffineSoftmaxWithLoss(np.zeros((3, 4)), np.zeros(4))
+    for hs, ts in [
+        (np.zeros((0, 2, 3)), np.zeros((0, 2), int)),
+        (np.zeros((2, 0, 3)), np.zeros((2, 0), int)),
+    ]:
+        with pytest.raises(InputError, match="empty batch"):
+            layer.forward(hs, ts)
+
+
 def test_fused_output_never_holds_the_scores():
     """At N*T = 700, V = 20000 the float32 scores take 53 MiB; with chunks of 2 MiB the
     layer's forward and backward together allocate a few chunks and the (N*T, D + 1) inputs."""

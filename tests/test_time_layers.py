@@ -350,6 +350,17 @@ def test_gru_is_the_books_formulation():
     assert step.dWx is step.grads[0] and step.dWh is step.grads[1]
 
 
+def test_gru_exposes_the_books_gradient_names():
+    """The book's corrected GRU sets dWx, dWh and db after backward; a notebook reads them."""
+    rng = np.random.default_rng(14)
+    N, D, H = 2, 3, 4
+    step = GRU(*weights(rng, D, H, 3))
+    step.forward(rng.standard_normal((N, D)), rng.standard_normal((N, H)))
+    step.backward(rng.standard_normal((N, H)))
+    assert step.dWx is step.grads[0] and step.dWh is step.grads[1] and step.db is step.grads[2]
+    assert np.abs(step.db).max() > 0  # a real gradient
+
+
 def test_step_layers_equal_time_layers_with_state():
     rng = np.random.default_rng(13)
     N, D, H = 3, 2, 4

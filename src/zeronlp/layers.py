@@ -51,7 +51,8 @@ def as_ids(idx, vocab_size, xp=np, name="ids"):
 
 
 def check_last_dim(x, expected, layer):
-    """Raise InputError unless x is an array whose last axis has length ``expected``."""
+    """Raise InputTypeError unless x is an array, InputError unless its last axis has
+    length ``expected``."""
     shape = getattr(x, "shape", None)
     if shape is None:
         raise InputTypeError(f"{layer} expects an array, got {type(x).__name__}")
@@ -362,8 +363,9 @@ class UnigramSampler:
         u += p_t * (u >= lo_t)  # jump over the target's interval of the CDF
         negative = xp.searchsorted(cdf, u, side="right")
         xp.minimum(negative, self.vocab_size - 1, out=negative)
-        # Rounding at an interval edge can still land on the target (about once in 1e16
-        # draws); such a draw takes another word without a data-dependent loop.
+        # Rounding at an interval edge can still land on the target (a chance of the order
+        # of float64's rounding error); such a draw takes another word without a
+        # data-dependent loop.
         clash = negative == target[:, None]
         return xp.where(clash, other[target][:, None], negative)
 

@@ -1,25 +1,19 @@
 """Fused elementwise kernels for CuPy, each with the NumPy formula it must equal.
 
-On a GPU every NumPy-style operation is one kernel launch (a few microseconds each), and
-an LSTM step written with whole-array operations launches many: the gate nonlinearities,
-the cell update and the output are separate passes. The kernels here do one step's
-elementwise work in one launch. Each public function takes NumPy or CuPy arrays: with
-NumPy arrays it runs the reference formula (``*_reference``, written with the same
-operations as ``time_layers``' step functions), with CuPy arrays the kernel. The GPU tests
-(tests/test_gpu.py) prove each kernel equal to its reference, and tests/test_gpu_path.py
-proves each reference equal to the layer code it stands for.
-
-Kernel launches per LSTM step, with TimeLSTM's loop as it is (matmul per step included):
-
-    forward   13 with whole-array operations  ->  2 with lstm_step_forward (matmul, kernel)
-    backward  17 with whole-array operations  ->  2 with lstm_step_backward (kernel, matmul)
-
-(forward: the matmul, ``a += tmp``, and 11 in ``_lstm_step_forward``; backward: ``dh +=
-dhs[t]``, 15 in ``_lstm_step_backward`` and the matmul.) The kernels are compiled by CuPy
-on first use and cached on disk.
+On a GPU every NumPy-style operation is one kernel launch, and an LSTM step written with
+whole-array operations launches many: the gate nonlinearities, the cell update and the
+output are separate passes. The kernels here do one step's elementwise work in one launch
+(the GRU's in two, see below). Each public function takes NumPy or CuPy arrays: with NumPy
+arrays it runs the reference formula (``*_reference``, in-place NumPy operations), with
+CuPy arrays the kernel. The GPU tests (tests/test_gpu.py) prove each kernel equal to its
+reference, and tests/test_gpu_path.py proves each reference equal, to float32 round-off,
+to the layer code it stands for (``lstm_step``, ``gru_step`` and their backward functions,
+TimeSoftmaxWithLoss). No layer calls these kernels yet. CuPy compiles them on first use and
+caches them on disk.
 
 Gate blocks are the book's: LSTM [f, g, i, o] along the last axis of (N, 4H) arrays, GRU
-[z, r, h~] along (N, 3H). Sigmoids are 0.5 * tanh(0.5 * a) + 0.5, as in the layers.
+[z, r, h~] along (N, 3H). Sigmoids are 0.5 * tanh(0.5 * a) + 0.5 (one tanh inside the
+kernel; the layers use ``functions.sigmoid``, whose docstring says why).
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ a forward alone, say of a numerical gradient check, leaves ``grads`` alone) and 
 Per block of rows, with e = exp(scores) and z = e.sum(1) (its row sums), the gradient is
 factored so that no pass over the block is spent on scaling it:
 
-    dscores = scale[:, None] * e - coef * onehot(t)      scale = coef * counted / z
+    dscores = scale[:, None] * e - (coef * counted)[:, None] * onehot(t)
+    scale = coef * counted / z                           (counted: 1.0, ignored: 0.0)
     [dW; db] += ([hs, 1] * scale[:, None]).T @ e         (the one-hot part after the loop:
     dhs       = scale[:, None] * (e @ W.T)                 a scatter-add and a gather of
                                                            N*T rows, not of N*T*V entries)
@@ -38,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import get_array_module, is_device_array, loss_value, scatter_add
+from ..errors import InputError
 from ..time_layers.basic import as_float, check_affine_params, check_shape, check_targets
 
 
@@ -57,7 +59,8 @@ class TimeAffineSoftmaxWithLoss:
 
     forward(hs (N, T, D), ts (N, T) int ids, -1 = ignored) -> float loss (the mean over
     the counted targets; 0.0 when all are ignored). With ``train_flg`` True (the default)
-    it also computes dW, db (into ``grads``) and dhs; set it False to compute the loss only.
+    it also computes dW, db and dhs (``backward`` writes dW, db into ``grads``); set it
+    False to compute the loss only.
     backward(dout=1) -> dhs (N, T, D), scaled by dout (and the grads with it).
     predict(hs (N, T, D)) -> scores (N, T, V): the affine map alone, for generation.
     params = [W, b], the book's TimeAffine parameters.
@@ -93,7 +96,7 @@ class TimeAffineSoftmaxWithLoss:
         N, T, D = hs.shape
         V = W.shape[1]
         if N * T == 0:
-            raise ValueError(f"TimeAffineSoftmaxWithLoss got an empty batch of shape {hs.shape}")
+            raise InputError(f"TimeAffineSoftmaxWithLoss got an empty batch of shape {hs.shape}")
         t = check_targets(ts, (N, T, V), self.ignore_label, "TimeAffineSoftmaxWithLoss", xp)
         mask = t != self.ignore_label  # (N*T,) the counted targets
         # the mean over the counted targets; with none counted the sum is 0, and so the loss
@@ -131,8 +134,8 @@ class TimeAffineSoftmaxWithLoss:
 
     def _count(self, mask):
         """(count, coef) for the counted targets ``mask`` (N*T,) bool: at least 1, and the
-        gradient's factor 1 / count (0-d arrays of W's dtype on a GPU, which needs no wait
-        for them; Python numbers on NumPy)."""
+        gradient's factor 1 / count (on a GPU 0-d device arrays, coef of W's dtype, so
+        nothing waits for them; Python numbers on NumPy)."""
         W = self.params[0]
         if is_device_array(W):
             count = get_array_module(W).maximum(mask.sum(), 1)

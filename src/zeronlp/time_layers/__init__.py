@@ -4,8 +4,9 @@ recurrent  RNN, LSTM, GRU (one step) and TimeRNN, TimeLSTM, TimeGRU, TimeBiLSTM
 basic      TimeEmbedding, TimeAffine, TimeDropout, TimeSoftmaxWithLoss, TimeSigmoidWithLoss
 
 Every name is importable from here, as the book's ``common.time_layers``:
-``from zeronlp.time_layers import TimeLSTM``. The faster versions that the models use are
-in ``zeronlp.fused``; converters to PyTorch's weight layout in ``zeronlp.convert``.
+``from zeronlp.time_layers import TimeLSTM``. The models use these layers as they are, except
+TimeAffine + TimeSoftmaxWithLoss, which they replace by the fused output layer of
+``zeronlp.fused``; converters to PyTorch's weight layout are in ``zeronlp.convert``.
 """
 
 from .basic import (

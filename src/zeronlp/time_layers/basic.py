@@ -1,8 +1,9 @@
 """The Time versions of the basic layers (book chapters 5-6): the same map at every step.
 
 Shapes: N batch rows, T time steps, D input size, M output size, V vocabulary size.
-Each layer reshapes (N, T, ...) to (N*T, ...) and does the basic layer's math once for all
-steps (the book's TimeAffine does the same; its Simple_TimeAffine loops over steps).
+Each layer does the basic layer's math once for all N*T positions, with no loop over the
+steps (TimeAffine reshapes (N, T, D) to (N*T, D), as the book's TimeAffine does; its
+Simple_TimeAffine loops over steps).
 
 Also the input checks that every Time layer shares: a wrong shape, a wrong dtype or a
 gradient that does not fit its layer's output is reported in the user's terms.
@@ -48,7 +49,7 @@ def check_affine_params(layer, W, b):
 
 
 def check_grad(layer, dout, out_shape, dtype, names="(N, T, M)"):
-    """dout as the layer's float dtype, or an InputError that says which layer got what.
+    """dout as the layer's float dtype, or a user error that says which layer got what.
 
     The gradient a backward receives is the gradient of the array its forward returned,
     so the two shapes must match; a learner's backward that hands on a transposed array

@@ -9,9 +9,9 @@ Weight layouts are the book's, so its trained parameters load unchanged:
 
 The math of one step is written once, as a pair of functions (``lstm_step`` and
 ``lstm_step_backward``...) that the step layer (``LSTM``) and the Time layer (``TimeLSTM``)
-both call. The Time layers differ from the book's in one way only: what does not depend on
-the recurrence is done for all steps at once, the input projection ``xs @ Wx + b`` before
-the loop and the weight gradients after it (one matmul each instead of T).
+both call. The Time layers compute what the book's compute, with one change: what does not
+depend on the recurrence is done for all steps at once, the input projection ``xs @ Wx + b``
+before the loop and the weight gradients after it (one matmul each instead of T).
 
 The models use these TimeLSTM and TimeRNN layers as they are.
 Every layer computes in the dtype of its weights: float inputs are cast to it.
@@ -325,7 +325,7 @@ class TimeLSTM(_TimeRecurrent):
     from ``set_state(h, c=None)`` (c None: zeros); otherwise from zeros (as in the book,
     ``set_state`` has no effect on a layer that is not stateful). A carried state of
     another batch size is dropped. After backward, ``self.dh`` and ``self.dc`` (N, H) are
-    the gradients of the initial h and c: a seq2seq encoder passes ``dh`` on.
+    the gradients of the initial h and c: a seq2seq decoder passes ``dh`` on to its encoder.
     """
 
     name = "TimeLSTM"
@@ -447,6 +447,10 @@ class GRU(_Step):
     @property
     def dWh(self):
         return self.grads[1]
+
+    @property
+    def db(self):
+        return self.grads[2]
 
     def forward(self, x, h_prev):
         Wx, Wh, b = self.params
