@@ -11,8 +11,8 @@ batch; ``None`` entries are allowed. Beam search reorders and repeats the state 
 axis, so models need no beam-specific code. Models build their step function from their
 own layers (see ``generate`` of the language and seq2seq models).
 
-All decoders return ids of shape (N, max_len) (the start ids are not included) and run on
-NumPy or CuPy, like the model's arrays.
+All decoders return ids of shape (N, max_len) (the start ids are not included; beam search
+also returns the scores) and run on NumPy or CuPy, like the model's arrays.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ def sample_decode(
     temperature < 1 sharpens the distribution, > 1 flattens it; ``top_k`` keeps only the k
     best tokens; ``top_p`` then keeps the smallest set of likeliest tokens whose
     probabilities (after temperature and top-k) sum to at least top_p (``top_p_filter``);
-    ``skip_ids`` are never sampled (the book's ``skip_ids`` of Rnnlm.generate).
+    ``skip_ids`` are never sampled (the book's ``skip_ids`` of ``RnnlmGen.generate``).
     Draws come from the array module's global generator (seed with ``zeronlp.seed``).
     Returns ids (N, max_len).
     """

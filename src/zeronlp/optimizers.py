@@ -3,7 +3,7 @@
 The per-parameter state (velocities, moments) is created on the first update with the
 parameter's own dtype and array module, and every constant is a Python float, so float32
 parameters stay float32 throughout (under NumPy 2 a NumPy float64 scalar would silently
-promote each update to float64; the book's Adam spends most of its time that way).
+promote each update to float64, as the ``np.sqrt`` step size of the book's Adam does).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from .errors import InputError
 
 
 def _check_rate(name, value, low=0.0, high=1.0):
-    """``low <= value < high`` or an InputError naming the argument (torch.optim's ranges)."""
+    """``low <= value < high`` or an InputError naming the argument."""
     if not (isinstance(value, numbers.Real) and math.isfinite(value) and low <= value < high):
         raise InputError(f"{name} must be a number in [{low}, {high}), got {value!r}")
     return value
@@ -25,8 +25,8 @@ def _check_rate(name, value, low=0.0, high=1.0):
 class Optimizer:
     """What every optimizer shares: a learning rate that is a finite number > 0.
 
-    ``lr`` is checked whenever it is set (schedules change it during training), as
-    ``torch.optim`` checks it: ValueError (zeronlp's InputError) for NaN, inf, 0 or less.
+    ``lr`` is checked whenever it is set (schedules change it during training):
+    InputError (a ValueError) for NaN, inf, 0 or less.
     """
 
     def __init__(self, lr):

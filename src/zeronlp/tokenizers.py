@@ -380,7 +380,7 @@ class BPETokenizer:
             seen.add(tuple(m))
             lengths.append(lengths[m[0]] + lengths[m[1]])
             total += lengths[-1]
-            if total > MAX_VOCAB_BYTES:  # merging a token with itself doubles it: 2^60 bytes
+            if total > MAX_VOCAB_BYTES:  # merging a token with itself doubles its length
                 raise TokenizerFileError(
                     f"{path}: its tokens would take more than {MAX_VOCAB_BYTES} bytes"
                 )
@@ -465,7 +465,7 @@ class WordTokenizer(_VocabTokenizer):
     """Words split at white space, line ends as '<eos>' (the book's PTB convention).
 
     Words outside the vocabulary become '<unk>' (id 0). decode joins words with single spaces,
-    so it gives back the text only up to white space and unknown words.
+    so it gives back the text only up to white space, unknown words and line ends ('<eos>').
     """
 
     kind = "word"

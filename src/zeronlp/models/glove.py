@@ -50,7 +50,8 @@ class GloVe(BaseModel):
 
     forward(i, j, x): ids (N,), ids (N,), counts (N,) float -> the loss J of these cells.
     backward(dout=1): writes the (dense) gradients of the four parameters.
-    Initialisation as the reference code: uniform in [-0.5, 0.5) / D for all four.
+    Initialisation for all four: uniform in [-0.5, 0.5) / D (the reference code divides by
+    D + 1, the length of its rows, which hold the bias).
     """
 
     def __init__(self, vocab_size, hidden_size, x_max=100.0, alpha=0.75):

@@ -142,7 +142,8 @@ class Seq2seq(BaseModel):
     def generate_batch(self, xs, start_id, sample_size, method="greedy", **options):
         """Like ``generate`` but returns an array (N, sample_size): fast batched evaluation.
 
-        start_id: an int, or (N,) ids, one per question.
+        start_id: an int, or (N,) ids, one per question. With ``method="beam"`` and
+        ``return_all=True``: every beam, (N, beam_width, sample_size), best first.
         """
         state = self.decoder.start_state(self.encoder.forward(xs))
         module = get_array_module(self.params[0])

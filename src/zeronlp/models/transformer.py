@@ -12,7 +12,7 @@ sampling and beam decoders (zeronlp/decoding.py). Its decoding state is the enco
 the tokens generated so far and, with ``use_cache=True`` (the default), each decoder
 layer's self-attention keys and values: a new token then costs one position's layer work
 plus attention over the cached keys, O(T), instead of re-running the decoder over the whole
-prefix, O(T^2) per answer (``use_cache=False``; causal attention makes the two equal).
+prefix, O(T^2) per token (``use_cache=False``; causal attention makes the two equal).
 
 TransformerLM is a decoder-only, causal language model with the book's LanguageModel
 interface (forward(xs, ts) -> loss, predict, generate, reset_state), so RnnlmTrainer and
@@ -176,11 +176,12 @@ class TransformerDecoder:
     """Embedding + positions -> decoder layers over the memory (-> final LayerNorm) ->
     TimeAffine to the vocabulary, fused with the model's loss (``affine``).
 
-    forward(xs (N, T) ids, memory (N, Tm, D), train_flg=False) -> scores (N, T, V);
+    forward(xs (N, T) ids, memory (N, Tm, D), memory_key_padding_mask=None, train_flg=False)
+    -> scores (N, T, V);
     hidden(...) -> the affine's input (N, T, D); backward_hidden(dhs) -> dmemory (N, Tm, D).
     Decoding: ``start_state(memory)`` is (memory, ids (N, 0)), plus an empty key/value
     cache per layer when ``use_cache``; ``step(ids (B,), state)`` appends the ids and
-    returns the scores (B, V) of the next token.
+    returns the scores (B, V) of the next token and the new state.
     """
 
     def __init__(self, config):
@@ -297,7 +298,7 @@ class TransformerSeq2seq(Seq2seq):
 
     def generate_batch(self, xs, start_id, sample_size, method="greedy", use_cache=True, **options):
         """Seq2seq.generate_batch, with the decoder's key/value cache on (``use_cache``,
-        the default) or off: the same tokens, O(T) or O(T^2) decoder work per answer."""
+        the default) or off: the same tokens, O(T) or O(T^2) decoder work per token."""
         self.decoder.use_cache = bool(use_cache)
         try:
             return super().generate_batch(xs, start_id, sample_size, method, **options)
