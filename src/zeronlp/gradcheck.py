@@ -1,6 +1,7 @@
 """Numerical gradient check for anything that follows the layer protocol.
 
     >>> from zeronlp.gradcheck import gradcheck
+    >>> from zeronlp.layers import Affine
     >>> errors = gradcheck(Affine(W, b), x, verbose=True)   # W, b, x in float64
     >>> assert max(errors.values()) < 1e-6
 
