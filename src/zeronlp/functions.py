@@ -46,7 +46,8 @@ def softmax(x):
 
 
 def log_softmax(x):
-    """log(softmax(x)) over the last axis, computed without forming tiny probabilities."""
+    """log(softmax(x)) over the last axis, as shifted - log(sum(exp(shifted))) with shifted =
+    x - max: no log is taken of a probability that underflowed to 0."""
     xp = get_array_module(x)
     shifted = x - x.max(axis=-1, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
