@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import MissingDependencyError
+
 #: What the keys of a run's history.json mean, for axis labels.
 LABELS = {
     "acc": "test accuracy",
@@ -29,7 +31,9 @@ def _pyplot():
         matplotlib.use("Agg")  # files only: no screen needed
         import matplotlib.pyplot as plt
     except ImportError as e:
-        raise ImportError("plotting needs matplotlib: pip install 'zeronlp[plot]'") from e
+        raise MissingDependencyError(
+            "plotting needs matplotlib: pip install 'zeronlp[plot]'"
+        ) from e
     return plt
 
 
