@@ -155,7 +155,8 @@ def loss_value(x):
 
 
 def to_cpu(x):
-    """A NumPy array with the data of ``x`` (a no-op for NumPy arrays and Python values)."""
+    """A NumPy array with the data of ``x`` (a no-op for NumPy arrays; Python values become
+    arrays)."""
     if _cupy is not None and isinstance(x, _cupy.ndarray):
         return _cupy.asnumpy(x)
     return np.asarray(x)
@@ -214,15 +215,15 @@ def scatter_add(target, indices, values, rows=None, weights=None) -> None:
     target: (V, D...); indices: int or int array of any shape (M...);
     values: (M..., D...) -> target[indices[k]] += values[k] for every k.
     With ``rows`` (M,) and/or ``weights`` (M,): target[indices[k]] += weights[k] *
-    values[rows[k]], without forming the (M, D) products (word2vec's sparse updates).
+    values[rows[k]], on NumPy without forming the (M, D) products (word2vec's sparse updates).
 
-    This is the backward of a row gather (``W[idx]``). NumPy's ``np.add.at`` does it but
-    slowly (a few microseconds per row). Here it is one sparse matrix product: the ids are
-    sorted once (a radix sort for small vocabularies) into a CSR matrix S (touched rows, M)
-    with S[i, k] = weights[k] where indices[k] is the i-th touched id, and the touched rows
-    get S @ values. SciPy's CSR kernel sums each row's entries in one C loop, which measured
-    faster than sorted segment sums in NumPy (benchmarks/bench_embedding.py,
-    benchmarks/bench_word2vec.py). CuPy has a fast atomic ``add.at`` kernel, used there.
+    This is the backward of a row gather (``W[idx]``). NumPy's ``np.add.at`` does it too,
+    more slowly (benchmarks/bench_embedding.py compares the two). Here it is one sparse
+    matrix product: the ids are sorted once (a radix sort for small vocabularies) into a CSR
+    matrix S (touched ids, rows of ``values``) with S[i, rows[k]] = weights[k] where
+    indices[k] is the i-th touched id (rows[k] = k and weights[k] = 1 when not given), and
+    the touched rows get S @ values: SciPy's CSR kernel sums each row's entries in one C
+    loop. CuPy has a fast atomic ``add.at`` kernel, used there.
     """
     module = get_array_module(target)
     flat_idx = module.asarray(indices).reshape(-1)

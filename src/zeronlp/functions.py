@@ -18,9 +18,10 @@ def sigmoid(x):
 
     Computed from e = exp(-|x|), which never overflows: 1 / (1 + e) for x >= 0 and
     e / (1 + e) for x < 0. The book's ``1 / (1 + np.exp(-x))`` overflows (with a warning)
-    for x < -88 in float32, and 0.5 * (1 + tanh(x / 2)) loses the relative precision of
-    tiny outputs. (A gate that multiplies other values needs only absolute precision, so
-    the CuPy kernels in ``fused.cupy_kernels`` do use the tanh form inside one kernel.)
+    for x below about -88.7 in float32, and 0.5 * (1 + tanh(x / 2)) loses the relative
+    precision of tiny outputs. (A gate that multiplies other values needs only absolute
+    precision, so the CuPy kernels in ``fused.cupy_kernels`` do use the tanh form inside one
+    kernel.)
     """
     xp = get_array_module(x)
     e = xp.exp(-xp.abs(x))
@@ -45,7 +46,8 @@ def softmax(x):
 
 
 def log_softmax(x):
-    """log(softmax(x)) over the last axis, computed without forming tiny probabilities."""
+    """log(softmax(x)) over the last axis, as shifted - log(sum(exp(shifted))) with shifted =
+    x - max: no log is taken of a probability that underflowed to 0."""
     xp = get_array_module(x)
     shifted = x - x.max(axis=-1, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
@@ -60,9 +62,11 @@ def softplus(x):
 def labels_from(t, y_shape):
     """Class ids (...,) from ``t``, given as ids (...,) or as one-hot rows (..., C).
 
-    Raises ValueError when the labels do not fit predictions of shape ``y_shape`` or when
-    (..., C) targets are not one-hot. The value checks read the labels, so on a GPU they run
-    only inside ``backend.device_checks()``: a training step never waits for the host.
+    Raises InputError (a ValueError) when the labels do not fit predictions of shape
+    ``y_shape``, when (..., C) targets are not one-hot or when ids lie outside [0, C), and
+    InputTypeError (a TypeError) when ids are not integers. The value checks read the
+    labels, so on a GPU they run only inside ``backend.device_checks()``: a training step
+    never waits for the host.
     """
     xp = get_array_module(t)
     t = xp.asarray(t)
@@ -116,7 +120,9 @@ def cross_entropy_error(y, t):
 
 
 def softmax_cross_entropy(x, t):
-    """Mean cross-entropy of logits x (..., C) against class ids t (...,), from log-softmax.
+    """Mean cross-entropy of logits x (..., C) against labels t, from log-softmax.
+
+    t: class ids (...,) or one-hot (..., C).
 
     More accurate than ``cross_entropy_error(softmax(x), t)`` for confident predictions.
     """

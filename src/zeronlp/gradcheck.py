@@ -1,6 +1,7 @@
 """Numerical gradient check for anything that follows the layer protocol.
 
     >>> from zeronlp.gradcheck import gradcheck
+    >>> from zeronlp.layers import Affine
     >>> errors = gradcheck(Affine(W, b), x, verbose=True)   # W, b, x in float64
     >>> assert max(errors.values()) < 1e-6
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import RandomReplay, get_array_module, to_cpu
+from .errors import InputTypeError
 
 
 def _is_float_array(a):
@@ -72,13 +74,13 @@ def gradcheck(
     forward_kwargs = forward_kwargs or {}
     for i, p in enumerate(layer.params):
         if not (_is_float_array(p) and p.dtype == np.float64):
-            raise TypeError(
+            raise InputTypeError(
                 f"gradcheck needs float64 parameters; params[{i}] has dtype "
                 f"{getattr(p, 'dtype', type(p).__name__)}: build the layer with float64 arrays"
             )
     for j, x in enumerate(inputs):
         if _is_float_array(x) and x.dtype != np.float64:
-            raise TypeError(f"gradcheck needs float64 inputs; inputs[{j}] has dtype {x.dtype}")
+            raise InputTypeError(f"gradcheck needs float64 inputs; inputs[{j}] has dtype {x.dtype}")
 
     random_state = RandomReplay()
 

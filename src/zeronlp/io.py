@@ -2,8 +2,9 @@
 
 Own format: one ``.npz`` file (a zip) with one ``.npy`` member per parameter
 (``param_000.npy``, ...) and a ``meta.json`` member holding JSON metadata (model class,
-hyperparameters, vocabulary, anything JSON-serialisable). Arrays are read with
-``allow_pickle=False`` and the metadata with ``json``: loading a checkpoint never executes
+hyperparameters, vocabulary, anything JSON-serialisable). Arrays are written with
+``allow_pickle=False`` and read from their ``.npy`` header and raw bytes (numeric dtypes
+only, never unpickled), the metadata with ``json``: loading a checkpoint never executes
 code. Files are written to a temporary file in the same directory, flushed to disk, renamed
 over the target and the directory flushed too, so a crash (or a power loss) leaves either
 the old file or the new one, never half. A file is read from one open file descriptor
@@ -407,8 +408,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
     """Builds NumPy arrays of numeric dtypes and builtin containers; refuses everything else.
 
     Lists, tuples, dicts, strings and numbers come from pickle opcodes and need no lookup;
-    ``find_class`` is asked only for named globals, and only array reconstruction passes,
-    as the stand-ins above.
+    ``find_class`` is asked only for named globals, and only array reconstruction (as the
+    stand-ins above) and protocol 2's spellings of bytes pass.
     """
 
     def find_class(self, module, name):

@@ -2,14 +2,17 @@
 extra: zeronlp[plot]).
 
 Every figure has a title and axes labelled in words; perplexity is drawn on a log axis
-(it spans 10,000 at the start to ~100), epochs get integer ticks and markers so a run of
-one or two epochs is still visible, and accuracy is drawn from 0 to 100% unless every value
-is above 50%: then from just below the lowest one, but never fewer than 5 points.
+(it falls by orders of magnitude from about the vocabulary size, a uniform guess), epochs
+get integer ticks and markers so a run of one or two epochs is still visible, and accuracy
+is drawn from 0 to 100% unless every value is at least 50%: then from just below the lowest
+one, but never fewer than 5 points.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .errors import MissingDependencyError
 
 #: What the keys of a run's history.json mean, for axis labels.
 LABELS = {
@@ -28,7 +31,9 @@ def _pyplot():
         matplotlib.use("Agg")  # files only: no screen needed
         import matplotlib.pyplot as plt
     except ImportError as e:
-        raise ImportError("plotting needs matplotlib: pip install 'zeronlp[plot]'") from e
+        raise MissingDependencyError(
+            "plotting needs matplotlib: pip install 'zeronlp[plot]'"
+        ) from e
     return plt
 
 
@@ -55,8 +60,9 @@ def plot_curve(
 ):
     """Plot one curve and save it as a PNG at ``path``.
 
-    values: one figure every ``every`` iterations (drawn at iteration 0, every, 2*every...).
-    log: a log y axis (default: when ``ylabel`` mentions perplexity).
+    values: one value every ``every`` iterations (drawn at iteration 0, every, 2*every...).
+    log: a log y axis (default: when ``ylabel`` mentions perplexity), used only when every
+    value is positive.
     """
     plt = _pyplot()
     from matplotlib.ticker import MaxNLocator

@@ -4,9 +4,10 @@ preprocess, create_co_matrix, cos_similarity, most_similar, ppmi, create_context
 convert_one_hot, normalize, analogy, and ``randomized_svd``/``svd_word_vectors`` (Halko et al.
 2011, pure NumPy). Names, arguments and conventions are the book's; ``most_similar`` and
 ``analogy`` return ``[(word, score), ...]`` and print (in the book's format) only with
-``verbose=True``. No function loops in Python over words, vocabulary entries or matrix cells:
-the co-occurrence matrix, PPMI and SVD work at the scale of the full PTB training split
-(timings in docs/datasets_text.md).
+``verbose=True``. No function loops in Python over words or matrix cells, and only
+``preprocess`` over vocabulary entries (to build its dictionaries): the co-occurrence matrix,
+PPMI and SVD work at the scale of the full PTB training split (timings in
+docs/datasets_text.md).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def create_co_matrix(corpus, vocab_size: int, window_size: int = 1):
     """
     corpus = _as_corpus(corpus, vocab_size)
     V = int(vocab_size)
-    # flat cell ids center * V + context; int32 when they fit, which halves the sort's work
+    # flat cell ids center * V + context; int32 when they fit: half the bytes for the sort
     corpus = corpus.astype(np.int32 if V * V < 2**31 else np.int64)
     keys = []
     for d in range(1, window_size + 1):  # offsets only; every pair at offset d in one shift
@@ -91,7 +92,8 @@ def create_contexts_target(corpus, window_size: int = 1):
 def convert_one_hot(corpus, vocab_size: int):
     """Ids to one-hot rows: (N,) -> (N, V) int32, or (N, C) -> (N, C, V) int32.
 
-    Ids outside [0, vocab_size) are refused (InputError, a ValueError).
+    Ids outside [0, vocab_size) are refused (InputError, a ValueError), non-integer ids too
+    (InputTypeError, a TypeError).
     """
     corpus = np.asarray(corpus)
     if corpus.ndim not in (1, 2):

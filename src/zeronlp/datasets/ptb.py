@@ -35,8 +35,9 @@ def data_path(data_type: str = "train"):
 
 
 def _words(data_type: str) -> list[str]:
-    # Every PTB line ends with ' \n', so the book's replace('\n', '<eos>') gives the same
-    # tokens as this; the explicit spaces also keep a line without a trailing blank correct.
+    # Every PTB line starts with ' ' and ends with ' \n', so the book's replace('\n', '<eos>')
+    # gives the same tokens as this; the explicit spaces also keep lines without those blanks
+    # correct.
     text = read_text(data_path(data_type))
     return text.replace("\n", " <eos> ").split()
 

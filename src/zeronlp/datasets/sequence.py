@@ -51,6 +51,8 @@ def load_data(file_name_or_path="addition.txt", seed=1984, return_vocab=False, c
     With ``return_vocab=True`` also returns this dataset's (char_to_id, id_to_char) as a third
     element. ``seed=None`` shuffles with NumPy's global generator (as the book does). NumPy's
     global random state is not touched for an int seed (the book's loader reseeded it).
+    ``char_to_id`` (a trained run's vocabulary) encodes with those ids instead of numbering
+    the characters; a character it lacks is a DataError naming its line.
     """
     global _last_vocab
     path = data_file(file_name_or_path)
