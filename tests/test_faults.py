@@ -8,6 +8,7 @@ import io as _io
 import json
 import os
 import pickle
+import struct
 import zipfile
 from pathlib import Path
 
@@ -227,6 +228,30 @@ def _corrupt_missing_member(path):
     _rewrite(path, "meta.json", json.dumps(meta).encode())
 
 
+def _central_entry(data, name):
+    """Offset of ``name``'s entry in the zip's central directory (its sizes at +20, +24)."""
+    at = data.index(b"PK\x01\x02")
+    while data[at + 46 : at + 46 + len(name)] != name.encode():
+        at = data.index(b"PK\x01\x02", at + 4)
+    return at
+
+
+def _set_sizes(path, name, compressed, uncompressed):
+    data = bytearray(path.read_bytes())
+    at = _central_entry(data, name)
+    data[at + 20 : at + 28] = struct.pack("<II", compressed, uncompressed)
+    path.write_bytes(bytes(data))
+
+
+def _corrupt_sizes_differ(path):
+    _set_sizes(path, "param_000.npy", 100, 101)
+
+
+def _corrupt_size_past_the_end(path):
+    size = path.stat().st_size
+    _set_sizes(path, "param_000.npy", size + 1, size + 1)
+
+
 def _corrupt_truncated(path):
     path.write_bytes(path.read_bytes()[:150])
 
@@ -246,6 +271,8 @@ def _corrupt_truncated(path):
         (_corrupt_compressed_member, "compressed"),
         (_corrupt_missing_member, "param_004.npy is missing"),
         (_corrupt_truncated, "not a zip archive"),
+        (_corrupt_sizes_differ, "declares 101 bytes but stores 100"),
+        (_corrupt_size_past_the_end, "more than the file holds"),
     ],
 )
 def test_corrupt_checkpoints_are_checkpoint_errors_and_touch_nothing(tmp_path, corrupt, message):

@@ -171,7 +171,11 @@ def _read_member(zf, name, size, path):
         raise CheckpointError(f"{path}: member {name} is missing") from None
     if info.compress_type != zipfile.ZIP_STORED:
         raise CheckpointError(f"{path}: member {name} is compressed; zeronlp stores members plain")
-    if info.file_size != info.compress_size or info.header_offset + info.file_size > size:
+    if info.file_size != info.compress_size:  # a plain member stores what it holds
+        raise CheckpointError(
+            f"{path}: member {name} declares {info.file_size} bytes but stores {info.compress_size}"
+        )
+    if info.header_offset + info.file_size > size:
         raise CheckpointError(
             f"{path}: member {name} declares {info.file_size} bytes, more than the file holds"
         )
