@@ -21,7 +21,6 @@ dataset's own vocabulary with its arrays.
 
 from __future__ import annotations
 
-import datetime
 import os
 from pathlib import Path
 
@@ -199,7 +198,9 @@ def _random_numbers(rs, size):
     return rs.randint(0, 10**n_digits).astype(np.int64)
 
 
-_MONTHS = [datetime.date(2000, m, 1).strftime("%B") for m in range(1, 13)]
+# written out, not strftime("%B"), which spells them in the user's LC_TIME locale
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August"]
+_MONTHS += ["September", "October", "November", "December"]
 _WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 # The book's date.txt spans 1970-01-01 .. 2017-07-24.
 _FIRST_DAY, _LAST_DAY = np.datetime64("1970-01-01"), np.datetime64("2017-07-24")
