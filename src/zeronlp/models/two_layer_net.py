@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..layers import Affine, Sigmoid, SoftmaxWithLoss
-from .base import BaseModel
+from .base import BaseModel, collect_params
 from .init import randn, zeros
 
 
@@ -17,10 +17,7 @@ class TwoLayerNet(BaseModel):
 
         self.layers = [Affine(W1, b1), Sigmoid(), Affine(W2, b2)]
         self.loss_layer = SoftmaxWithLoss()
-        self.params, self.grads = [], []
-        for layer in self.layers:
-            self.params += layer.params
-            self.grads += layer.grads
+        self.params, self.grads = collect_params(self.layers)
 
     def predict(self, x):
         for layer in self.layers:
