@@ -109,7 +109,7 @@ def test_config_gpu_true_without_a_gpu_says_what_is_missing():
     )
     assert out.returncode != 0
     last = out.stderr.strip().splitlines()[-1]  # zeronlp's own message, not a CuPy traceback
-    assert last.startswith("RuntimeError: use_gpu()") and "CuPy" in last
+    assert last.startswith("zeronlp.errors.GPUUnavailableError: use_gpu()") and "CuPy" in last
 
 
 @pytest.mark.gpu

@@ -23,6 +23,8 @@ import warnings
 import numpy as np
 import scipy.sparse as _sparse
 
+from .errors import GPUUnavailableError
+
 try:  # CuPy is an optional extra: pip install "zeronlp[gpu-cuda12]" (or gpu-cuda13)
     import cupy as _cupy
 except Exception:  # ImportError, or a CuPy without a usable CUDA runtime
@@ -48,7 +50,7 @@ def use_gpu() -> None:
     """Create new parameters and data on the GPU (CuPy) from now on."""
     global _current
     if not gpu_available():
-        raise RuntimeError(
+        raise GPUUnavailableError(
             "use_gpu() needs CuPy and a CUDA GPU; on a machine with a GPU install the extra "
             "for its CUDA: pip install 'zeronlp[gpu-cuda12]' or 'zeronlp[gpu-cuda13]'"
         )
@@ -165,7 +167,7 @@ def to_cpu(x):
 def to_gpu(x):
     """A CuPy array with the data of ``x``; raises when no GPU is available."""
     if not gpu_available():
-        raise RuntimeError("to_gpu() needs CuPy and a CUDA GPU")
+        raise GPUUnavailableError("to_gpu() needs CuPy and a CUDA GPU")
     return _cupy.asarray(x)
 
 

@@ -60,3 +60,8 @@ class TrainingDiverged(FloatingPointError):
 
 class MissingDependencyError(UserError, ImportError):
     """An optional package a feature needs is not installed (the message says how to get it)."""
+
+
+class GPUUnavailableError(UserError, RuntimeError):
+    """The GPU was asked for on a machine without CuPy or a CUDA device (the message says
+    which extra to install)."""

@@ -49,10 +49,10 @@ def _zeros_like_all(params):
 
 def _check(params, grads):
     if len(params) != len(grads):
-        raise ValueError(f"got {len(params)} params but {len(grads)} grads")
+        raise InputError(f"got {len(params)} params but {len(grads)} grads")
     for i, (p, g) in enumerate(zip(params, grads, strict=True)):
         if p.shape != g.shape:
-            raise ValueError(
+            raise InputError(
                 f"param {i} has shape {tuple(p.shape)} but its grad has shape {tuple(g.shape)}"
             )
 

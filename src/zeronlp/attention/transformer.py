@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from ..backend import get_array_module
+from ..errors import InputError, InputTypeError
 from ..functions import relu
 from ..layers import Affine, Dropout, check_last_dim
 from .chapter8 import (
@@ -51,9 +52,9 @@ def attention_mask(N, Tq, Tk, causal=False, key_padding_mask=None, xp=None, offs
         xp = xp or get_array_module(key_padding_mask)
         kpm = xp.asarray(key_padding_mask)
         if kpm.dtype != bool:
-            raise TypeError(f"key_padding_mask must be bool (True = ignore), got {kpm.dtype}")
+            raise InputTypeError(f"key_padding_mask must be bool (True = ignore), got {kpm.dtype}")
         if kpm.shape != (N, Tk):
-            raise ValueError(
+            raise InputError(
                 f"key_padding_mask must have shape (N, Tk) = ({N}, {Tk}), got {tuple(kpm.shape)}"
             )
         mask = kpm[:, None, None, :]
@@ -77,13 +78,13 @@ def _check_mask(mask, scores_shape):
     xp = get_array_module(mask)
     mask = xp.asarray(mask)
     if mask.dtype != bool:
-        raise TypeError(f"attention mask must be bool (True = ignore), got {mask.dtype}")
+        raise InputTypeError(f"attention mask must be bool (True = ignore), got {mask.dtype}")
     try:
         fits = np.broadcast_shapes(mask.shape, scores_shape) == tuple(scores_shape)
     except ValueError:
         fits = False
     if not fits:
-        raise ValueError(
+        raise InputError(
             f"attention mask of shape {tuple(mask.shape)} does not broadcast to the scores' "
             f"shape {tuple(scores_shape)} (..., Tq, Tk)"
         )
@@ -110,13 +111,13 @@ class ScaledDotProductAttention:
 
     def forward(self, q, k, v, mask=None):
         if q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim:
-            raise ValueError(
+            raise InputError(
                 "ScaledDotProductAttention expects q (..., Tq, d), k (..., Tk, d), "
                 f"v (..., Tk, dv) of the same rank, got {tuple(q.shape)}, {tuple(k.shape)}, "
                 f"{tuple(v.shape)}"
             )
         if k.shape[-1] != q.shape[-1] or k.shape[-2] != v.shape[-2]:
-            raise ValueError(
+            raise InputError(
                 "ScaledDotProductAttention: k must be (..., Tk, d) with q's d and v "
                 f"(..., Tk, dv) with k's Tk, got q {tuple(q.shape)}, k {tuple(k.shape)}, "
                 f"v {tuple(v.shape)}"
@@ -151,7 +152,7 @@ def _weight_grad(x2, d2):
 def _check_3d(x, D, what, layer):
     shape = getattr(x, "shape", None)
     if shape is None or len(shape) != 3 or shape[2] != D:
-        raise ValueError(f"{layer} expects {what} of shape (N, T, {D}), got {shape}")
+        raise InputError(f"{layer} expects {what} of shape (N, T, {D}), got {shape}")
 
 
 class MultiHeadAttention:
@@ -182,12 +183,12 @@ class MultiHeadAttention:
         D = Wq.shape[0]
         for name, W in (("Wq", Wq), ("Wk", Wk), ("Wv", Wv), ("Wo", Wo)):
             if W.shape != (D, D):
-                raise ValueError(f"MultiHeadAttention: {name} must be ({D}, {D}), got {W.shape}")
+                raise InputError(f"MultiHeadAttention: {name} must be ({D}, {D}), got {W.shape}")
         for name, b in (("bq", bq), ("bk", bk), ("bv", bv), ("bo", bo)):
             if b.shape != (D,):
-                raise ValueError(f"MultiHeadAttention: {name} must be ({D},), got {b.shape}")
+                raise InputError(f"MultiHeadAttention: {name} must be ({D},), got {b.shape}")
         if int(num_heads) < 1 or D % int(num_heads):
-            raise ValueError(
+            raise InputError(
                 f"MultiHeadAttention: D = {D} must be divisible by num_heads, got {num_heads}"
             )
         self.num_heads = int(num_heads)
@@ -229,11 +230,11 @@ class MultiHeadAttention:
                 self.present = (K, V)
             Tk = K.shape[2]
         elif past is not None:
-            raise ValueError("MultiHeadAttention: a key/value cache (past) is for self-attention")
+            raise InputError("MultiHeadAttention: a key/value cache (past) is for self-attention")
         else:
             _check_3d(kv, D, "kv", "MultiHeadAttention")
             if kv.shape[0] != N:
-                raise ValueError(f"MultiHeadAttention: kv has batch size {kv.shape[0]}, q has {N}")
+                raise InputError(f"MultiHeadAttention: kv has batch size {kv.shape[0]}, q has {N}")
             Tk = kv.shape[1]
             (Q,), Wq = self._project(q, 0, 1)
             (K, V), W_kv = self._project(kv, 1, 2)
@@ -294,7 +295,7 @@ def _extend_cache(past, K, V):
         return K, V
     K_past, V_past = past
     if K_past.shape[:2] != K.shape[:2] or K_past.shape[3] != K.shape[3]:
-        raise ValueError(
+        raise InputError(
             f"MultiHeadAttention: a key/value cache of shape {tuple(K_past.shape)} does not fit "
             f"the new keys {tuple(K.shape)} (N, heads, T, d)"
         )
@@ -314,7 +315,7 @@ class LayerNorm:
 
     def __init__(self, gamma, beta, eps=1e-5):
         if gamma.ndim != 1 or beta.shape != gamma.shape:
-            raise ValueError(
+            raise InputError(
                 f"LayerNorm expects gamma and beta of shape (D,), got {gamma.shape}, {beta.shape}"
             )
         self.params = [gamma, beta]
@@ -375,7 +376,7 @@ class PositionalEncoding:
 
     def forward(self, x, offset=0):
         if getattr(x, "ndim", None) != 3:
-            raise ValueError(f"PositionalEncoding expects (N, T, D), got {getattr(x, 'shape', x)}")
+            raise InputError(f"PositionalEncoding expects (N, T, D), got {getattr(x, 'shape', x)}")
         _, T, D = x.shape
         end = offset + T
         xp = get_array_module(x)
@@ -403,13 +404,13 @@ class LearnedPositionalEmbedding:
     def forward(self, x, offset=0):
         (W,) = self.params
         if getattr(x, "ndim", None) != 3 or x.shape[2] != W.shape[1]:
-            raise ValueError(
+            raise InputError(
                 f"LearnedPositionalEmbedding expects (N, T, {W.shape[1]}), "
                 f"got {getattr(x, 'shape', x)}"
             )
         T = x.shape[1]
         if offset + T > W.shape[0]:
-            raise ValueError(
+            raise InputError(
                 f"LearnedPositionalEmbedding knows {W.shape[0]} positions, got a sequence of "
                 f"{offset + T}"
             )
@@ -456,9 +457,9 @@ class FeedForward:
 
     def __init__(self, W1, b1, W2, b2, activation="relu", dropout_ratio=0.0):
         if activation not in ("relu", "gelu"):
-            raise ValueError(f"activation must be 'relu' or 'gelu', got {activation!r}")
+            raise InputError(f"activation must be 'relu' or 'gelu', got {activation!r}")
         if W1.shape[1] != W2.shape[0] or W2.shape[1] != W1.shape[0]:
-            raise ValueError(
+            raise InputError(
                 f"FeedForward: W1 (D, F) and W2 (F, D) do not fit: {W1.shape}, {W2.shape}"
             )
         self.activation = activation

@@ -116,6 +116,7 @@ class Seq2seq(BaseModel):
 
     def forward(self, xs, ts, train_flg=True):
         """train_flg=False (evaluation): the loss only, without the gradients."""
+        ts = get_array_module(self.params[0]).asarray(ts)  # a list too, as xs may be
         if ts.ndim != 2 or ts.shape[1] < 2:
             raise InputError(f"ts must be answer ids of shape (N, Ta >= 2), got {tuple(ts.shape)}")
         decoder_xs, decoder_ts = ts[:, :-1], ts[:, 1:]

@@ -36,6 +36,7 @@ from ..attention import (
     dropout_forward,
 )
 from ..backend import get_array_module
+from ..errors import InputError
 from ..layers import Dropout
 from ..time_layers import TimeEmbedding
 from .base import collect_params
@@ -67,17 +68,17 @@ class TransformerConfig:
 
     def __post_init__(self):
         if self.d_model % self.num_heads:
-            raise ValueError(
+            raise InputError(
                 f"d_model = {self.d_model} must be divisible by num_heads = {self.num_heads}"
             )
         if self.num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {self.num_layers}")
+            raise InputError(f"num_layers must be >= 1, got {self.num_layers}")
         if not 0.0 <= self.dropout_ratio < 1.0:
-            raise ValueError(f"dropout_ratio must lie in [0, 1), got {self.dropout_ratio}")
+            raise InputError(f"dropout_ratio must lie in [0, 1), got {self.dropout_ratio}")
         if self.positions not in ("sinusoidal", "learned"):
-            raise ValueError(f"positions must be 'sinusoidal' or 'learned', got {self.positions!r}")
+            raise InputError(f"positions must be 'sinusoidal' or 'learned', got {self.positions!r}")
         if self.activation not in ("relu", "gelu"):
-            raise ValueError(f"activation must be 'relu' or 'gelu', got {self.activation!r}")
+            raise InputError(f"activation must be 'relu' or 'gelu', got {self.activation!r}")
 
 
 def _mha(D, heads):
@@ -306,8 +307,9 @@ class TransformerSeq2seq(Seq2seq):
             self.decoder.use_cache = True
 
     def forward(self, xs, ts, train_flg=True):
+        ts = get_array_module(self.params[0]).asarray(ts)  # a list too, as xs may be
         if ts.ndim != 2 or ts.shape[1] < 2:
-            raise ValueError(f"ts must be answer ids of shape (N, Ta >= 2), got {tuple(ts.shape)}")
+            raise InputError(f"ts must be answer ids of shape (N, Ta >= 2), got {tuple(ts.shape)}")
         memory = self.encoder.forward(xs, train_flg=train_flg)
         hs = self.decoder.hidden(ts[:, :-1], memory, train_flg=train_flg)
         self.loss_layer.train_flg = train_flg
@@ -372,7 +374,7 @@ class TransformerLM(LanguageModel):
     def hidden(self, xs, train_flg=False):
         xs = get_array_module(self.loss_layer.params[0]).asarray(xs)
         if xs.ndim != 2:
-            raise ValueError(f"TransformerLM expects ids of shape (N, T), got {tuple(xs.shape)}")
+            raise InputError(f"TransformerLM expects ids of shape (N, T), got {tuple(xs.shape)}")
         self._remember(xs)
         x = self.embedding.forward(xs, train_flg)
         for block in self.blocks:
