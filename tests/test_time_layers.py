@@ -250,7 +250,7 @@ def test_time_bilstm_matches_torch(N, T, D, H):
         _close(ours, ref)
 
 
-@pytest.mark.parametrize("offset", [0.0, 300.0, -300.0, 55.0])  # 300: the max-shifted path
+@pytest.mark.parametrize("offset", [0.0, 300.0, -300.0, 55.0])  # +-300: exp() needs the shift
 @pytest.mark.parametrize("N,T,V", [(2, 3, 5), (1, 1, 4), (3, 4, 1)])
 def test_time_softmax_with_loss_matches_torch(N, T, V, offset):
     torch = pytest.importorskip("torch")
@@ -341,7 +341,7 @@ def test_gru_is_the_books_formulation():
         hh = np.tanh(x @ Wx[:, 2 * H :] + (r * h) @ Wh[:, 2 * H :] + b[2 * H :])
         h = (1 - z) * h + z * hh
         np.testing.assert_allclose(hs[:, t], h, rtol=1e-12, atol=1e-14)
-    # the book's GRU(Wx, Wh) has no bias: b=None is a zero bias
+    # the book's first GRU(Wx, Wh) had no bias (its erratum added one): b=None is a zero bias
     step = GRU(Wx, Wh)
     np.testing.assert_array_equal(step.params[2], np.zeros(3 * H))
     h1 = step.forward(xs[:, 0], np.zeros((N, H)))
