@@ -26,7 +26,7 @@ def eval_perplexity(model, corpus, batch_size=10, time_size=35, verbose=False, c
     the stateful model, as in training; call ``model.reset_state()`` first to start from
     nothing (the book does). corpus: (L,) ids, NumPy or CuPy; it is read on the model's
     device (copied there once), and the losses are summed there: the host reads one number
-    at the end. A loss past the float range gives ``inf``.
+    at the end (over several ranks, one per batch). A loss past the float range gives ``inf``.
     comm: a zeronlp.distributed communicator; each rank then runs a contiguous share of
     the streams and the summed losses and token counts give every rank the perplexity of
     the whole corpus.
