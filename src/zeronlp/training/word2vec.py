@@ -10,8 +10,7 @@ updates only the rows of the words it saw, with all per-example work vectorized:
   instead of (2w) rows per target; the CBOW context sum is 2w shifted adds of that block,
   and its backward the 2w shifted adds back. The segments are shuffled every epoch.
 - Negatives come from one vectorized draw from a table of the unigram^0.75 distribution
-  (word2vec's table); a negative equal to the positive word it stands against (the target
-  for CBOW, the context word for SkipGram) is dropped, as word2vec and gensim do.
+  (word2vec's table), a negative equal to its target is dropped, as word2vec and gensim do.
 - Gradients are summed per example (not averaged), as in word2vec, and applied with plain
   SGD and a learning rate that decays linearly from ``lr`` to ``min_lr`` over the whole run.
 - Rows touched several times in a batch (frequent words) are summed by word id
@@ -156,7 +155,7 @@ def train_word2vec(
     window_size: must equal ``model.window_size`` (checked; None takes the model's).
     epochs: passes over the corpus. batch_size: targets per update (rounded to whole
     segments). lr, min_lr: the learning rate decays linearly from lr to min_lr over all
-    batches of all epochs (word2vec's and gensim's schedule; gensim's defaults).
+    batches of all epochs (word2vec's and gensim's schedule and defaults).
     sample: subsampling threshold of frequent words (gensim's default 1e-3; 0 disables it),
     drawn afresh every epoch; contexts then span the kept words, as in word2vec.
     segment_size: targets per contiguous segment (the unit of shuffling).
