@@ -84,9 +84,9 @@ def seq2seq_accuracy(model, x, t, batch_size=1000, method="greedy", comm=None, *
     the questions and the summed counts give every rank the accuracy on all of them.
     """
     if len(x) != len(t):
-        raise ValueError(f"x has {len(x)} questions but t has {len(t)} answers")
+        raise InputError(f"x has {len(x)} questions but t has {len(t)} answers")
     if len(x) == 0:
-        raise ValueError("seq2seq_accuracy got no examples")
+        raise InputError("seq2seq_accuracy got no examples")
     total = len(x)
     if comm is not None and comm.size > 1:
         share = comm.split(total)
