@@ -62,6 +62,19 @@ def test_trainer_rejects_mismatched_data():
         )
 
 
+def test_seq2seq_accuracy_refuses_bad_input_with_zeronlps_user_error():
+    # a user error, so the CLI reports it in one line (a plain ValueError is a bug's traceback)
+    from zeronlp.errors import InputError
+    from zeronlp.models import Seq2seq
+    from zeronlp.training import seq2seq_accuracy
+
+    model = Seq2seq(5, 3, 4)
+    with pytest.raises(InputError, match="4 questions but t has 3 answers"):
+        seq2seq_accuracy(model, np.zeros((4, 2), int), np.zeros((3, 3), int))
+    with pytest.raises(InputError, match="got no examples"):
+        seq2seq_accuracy(model, np.zeros((0, 2), int), np.zeros((0, 3), int))
+
+
 def test_remove_duplicate_sums_shared_and_tied_weights():
     W = np.arange(6.0).reshape(2, 3)
     b = np.zeros(3)

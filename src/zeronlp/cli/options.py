@@ -134,8 +134,9 @@ def unrecognized(parser, extras):
     return f"unrecognized option {name}{hint}"
 
 
-# The models are small (matrices of 100-650 columns): one BLAS thread is as fast as two on a
-# quiet machine and many times faster on a busy one, and gives the same numbers every run.
+# The models are small (matrices of 100-650 columns), so a second BLAS thread has little to
+# share, and on a busy machine threads that wait for a core stall each other (README,
+# "Threads"); one thread also gives the same numbers every run.
 DEFAULT_THREADS = 1
 
 

@@ -217,7 +217,7 @@ def sequence_file(name):
 def seq2seq_defaults(task, model):
     """(batch_size, lr, lr_factor) used when the command does not give them.
 
-    date with the RNN models: zeronlp's recommended settings (near 100% after one epoch, see
+    date with the RNN models: zeronlp's recommended settings (their accuracy per epoch is in
     the README's Results; the smaller rate of the later epochs keeps it there); the book's are
     batch 128, lr 0.001, no decay. addition: the book's. Transformer: Adam 0.001, batch 128.
     """
@@ -331,8 +331,8 @@ LM_MODELS = {
 
 
 # The default learning rate of each model (SGD; Adam for the Transformer). Rnnlm and
-# BetterRnnlm: the book's 20 with clipping at 0.25. SimpleRnnlm: 20 diverges (see
-# docs/pictures.md).
+# BetterRnnlm: the book's 20 with clipping at 0.25. SimpleRnnlm: 20 diverges (see the
+# README, "Defaults per model").
 PTB_LR = {"simple": 1.0, "rnnlm": 20.0, "better": 20.0, "transformer": 1e-3}
 
 

@@ -26,7 +26,7 @@ def eval_perplexity(model, corpus, batch_size=10, time_size=35, verbose=False, c
     the stateful model, as in training; call ``model.reset_state()`` first to start from
     nothing (the book does). corpus: (L,) ids, NumPy or CuPy; it is read on the model's
     device (copied there once), and the losses are summed there: the host reads one number
-    at the end. A loss past the float range gives ``inf``.
+    at the end (over several ranks, one per batch). A loss past the float range gives ``inf``.
     comm: a zeronlp.distributed communicator; each rank then runs a contiguous share of
     the streams and the summed losses and token counts give every rank the perplexity of
     the whole corpus.
@@ -84,9 +84,9 @@ def seq2seq_accuracy(model, x, t, batch_size=1000, method="greedy", comm=None, *
     the questions and the summed counts give every rank the accuracy on all of them.
     """
     if len(x) != len(t):
-        raise ValueError(f"x has {len(x)} questions but t has {len(t)} answers")
+        raise InputError(f"x has {len(x)} questions but t has {len(t)} answers")
     if len(x) == 0:
-        raise ValueError("seq2seq_accuracy got no examples")
+        raise InputError("seq2seq_accuracy got no examples")
     total = len(x)
     if comm is not None and comm.size > 1:
         share = comm.split(total)

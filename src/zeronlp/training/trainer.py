@@ -98,7 +98,8 @@ def train_step(model, optimizer, batch_x, batch_t, max_grad=None, where="", back
 def _device_step(model, optimizer, loss, max_grad, where, backup, comm):
     """train_step after the forward on a GPU: the host reads the device once, the loss
     (to show it) together with the gradient norm and one flag for all the checks, so the
-    GPU never waits in between.
+    GPU never waits in between (over MPI, ``comm.allreduce_grads`` reads the averaged loss
+    too).
 
     The update runs on a copy of the parameters' old values; when the loss, the gradient
     norm or the updated parameters are not finite, the parameters are put back from it and
@@ -379,7 +380,8 @@ class RnnlmTrainer(_Loop):
         self.rows = slice(None)  # the streams this rank runs (all of them in one process)
 
     def get_batch(self, x, t, batch_size, time_size):
-        """The next (batch_size, time_size) block of every stream: (batch_x, batch_t)."""
+        """The next ``time_size`` ids of every stream this rank runs: (batch_x, batch_t),
+        each (batch_size, time_size) in one process, (batch_size / R, time_size) on R ranks."""
         data_size = len(x)
         jump = data_size // batch_size
         offsets = np.arange(batch_size)[self.rows] * jump

@@ -1,7 +1,7 @@
 """The book's ``common/layers.py``: zeronlp's layers under the book's names.
 
 Everything but ``Dropout`` is zeronlp's layer itself. ``Dropout`` here is the book's
-(chapter 6's footnote version): training keeps the survivors unscaled and evaluation
+(its ``common/layers.py``): training keeps the survivors unscaled and evaluation
 multiplies by ``1 - dropout_ratio``; zeronlp's ``layers.Dropout`` is inverted dropout
 (survivors scaled by ``1 / (1 - ratio)`` in training, identity in evaluation). Both have the
 same expected output; only the place of the scaling differs.

@@ -5,7 +5,8 @@ What differs from calling zeronlp directly (README, "Where zeronlp's own API dif
 the book"):
 ``most_similar`` and ``analogy`` print their results and return None (zeronlp's return the
 list and print only with ``verbose=True``); an unknown word prints ``<word> is not found``
-(zeronlp raises KeyError); ``eval_perplexity`` prints its progress as the book's;
+(zeronlp raises KeyError); ``eval_perplexity`` prints the book's ``evaluating
+perplexity ...`` and its last ``i / n`` line;
 ``eval_seq2seq`` prints the book's marks; ``normalize`` works in place as the book's.
 """
 
