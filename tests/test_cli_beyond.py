@@ -156,6 +156,22 @@ def test_train_ptb_with_the_books_plateau_schedule(tmp_path, capsys):
     assert "choose one" in capsys.readouterr().err
 
 
+def test_lr_decay_divides_on_a_tie_as_the_books_rule(tmp_path):
+    """The book's ch06 loop divides the rate unless the perplexity improved (``if best_ppl >
+    ppl: ... else: lr /= 4.0``), so a tie divides. A rate too small to move float32
+    parameters gives the same validation perplexity every epoch: a tie each time."""
+    import json
+
+    require_book_data()
+    run = tmp_path / "lm"
+    argv = ["train", "ptb", "--train-size", "2000", "--eval-size", "400", "--epochs", "3"]
+    argv += ["--hidden", "8", "--wordvec", "8", "--lr", "1e-30", "--lr-decay", "4"]
+    assert main([*argv, "--out", str(run), "--quiet"]) == 0
+    history = json.loads((run / "history.json").read_text())
+    assert len({h["val_ppl"] for h in history}) == 1  # the ties this test is about
+    assert [h["lr"] for h in history] == [1e-30, 1e-30 / 4, 1e-30 / 16]
+
+
 # ---------------------------------------------------------------- BLEU in eval
 
 

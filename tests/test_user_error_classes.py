@@ -46,13 +46,15 @@ def test_plot_without_matplotlib_says_how_to_get_it(no_matplotlib, tmp_path):
 def test_train_spiral_plot_without_matplotlib_is_one_line_and_exit_2(
     no_matplotlib, tmp_path, capsys
 ):
-    png = tmp_path / "loss.png"
-    assert main(["train", "spiral", "--epochs", "1", "--quiet", "--plot", str(png)]) == 2
-    err = capsys.readouterr().err
+    png, run = tmp_path / "loss.png", tmp_path / "run"
+    argv = ["train", "spiral", "--epochs", "1", "--plot", str(png), "--out", str(run)]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
     assert "Traceback" not in err
     assert err.strip().count("\n") == 0
     assert "zeronlp[plot]" in err
     assert not png.exists()
+    assert not run.exists() and "spiral" not in out  # refused before training, not after
 
 
 # ---------------------------------------------------------------- bad input to the API

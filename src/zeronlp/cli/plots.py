@@ -20,6 +20,7 @@ import sys
 import numpy as np
 
 from .. import backend
+from ..errors import MissingDependencyError
 from ..training.trainer import RnnlmTrainer
 
 INSTALL_HINT = "pip install 'zeronlp[plot]'"
@@ -31,6 +32,13 @@ def have_matplotlib():
     except ImportError:
         return False
     return True
+
+
+def require_matplotlib():
+    """MissingDependencyError now, before training, when a plot the user asked for could not
+    be drawn at the end."""
+    if not have_matplotlib():
+        raise MissingDependencyError(f"plotting needs matplotlib: {INSTALL_HINT}")
 
 
 def _save_npz(path, **arrays):

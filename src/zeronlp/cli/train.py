@@ -113,6 +113,8 @@ def _say(args, text):
 def train_spiral(args):
     from ..datasets import spiral
 
+    if args.plot:
+        plots.require_matplotlib()
     _prepare(args)
     x, t = spiral.load_data()
     model = models.TwoLayerNet(input_size=2, hidden_size=args.hidden, output_size=3)
@@ -437,7 +439,8 @@ def train_ptb(args):
         model.reset_state()
         val = eval_perplexity(model, corpus_val, comm=comm)
         model.reset_state()
-        if val > best_val and args.lr_decay != 1.0:  # the book's schedule for BetterRnnlm
+        # the book's schedule for BetterRnnlm: divide unless the perplexity improved (a tie too)
+        if val >= best_val and args.lr_decay != 1.0:
             optimizer.lr /= args.lr_decay
         best_val = min(best_val, val)
         record = {"val_ppl": val, "lr": optimizer.lr}
