@@ -54,7 +54,7 @@ from ..layers import as_ids
 
 MAX_ROW_UPDATES = 64  # see train_word2vec's max_row_updates
 BATCH_PAIRS = 4000  # positive pairs per batch by default; see train_word2vec's batch_size
-TABLE_SIZE = 1 << 22  # unigram table entries: word probabilities are exact to 2.4e-7
+TABLE_SIZE = 1 << 22  # unigram table entries: word probabilities are within 2.4e-7
 
 
 def keep_probability(counts, sample):
@@ -111,8 +111,8 @@ def window_sum_backward(dout, window_size):
 
 
 def default_batch_size(model):
-    """Targets per batch that hold ``BATCH_PAIRS`` positive pairs: one per CBOW target,
-    2*window per SkipGram target (``model``: CBOW or SkipGram)."""
+    """Targets per batch that hold ``BATCH_PAIRS`` positive pairs: model (CBOW, with one
+    positive per target, or SkipGram, with 2*window) -> int."""
     from ..models.word2vec import SkipGram
 
     positives = 2 * model.window_size if isinstance(model, SkipGram) else 1
@@ -183,10 +183,11 @@ def train_word2vec(
     segment_size: targets per contiguous segment (the unit of shuffling).
     context_grad: "word2vec" (CBOW contexts get dL/dh, see above) or "exact".
     max_row_updates: cap on the updates a row sums per batch, counted as the times the word
-    is named in the batch's sparse update: for W_out once per positive or negative, for
-    W_in once per token position (CBOW; each carries the updates of the <= 2*window targets
-    around it) or per target (SkipGram). A row over the cap gets its mean update times the
-    cap. None sums everything (word2vec's rule; then keep batches small or subsample).
+    is named in the batch's sparse update (dropped negatives and padded targets included):
+    for W_out once per positive or negative, for W_in once per token position (CBOW; each
+    carries the updates of the <= 2*window targets around it) or per target (SkipGram). A
+    row over the cap gets its mean update times the cap. None sums everything (word2vec's
+    rule; then keep batches small or subsample).
     seed: seed of the random draws; None draws one from NumPy's global generator, so
     ``np.random.seed`` makes runs repeatable.
     verbose: show a progress bar.
