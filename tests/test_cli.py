@@ -393,8 +393,8 @@ class _Enough(Exception):
 
 @pytest.mark.parametrize("model", ["cbow", "skipgram"])
 def test_word2vec_defaults_learn_on_the_first_batches(model, tmp_path, data_dir, monkeypatch):
-    """The first 50 batches of the default 5-epoch run on all of PTB: SkipGram at CBOW's
-    rate 0.025 blew up from batch ~30 (losses 1e5 and rising), never on a slice of PTB."""
+    """The first 50 batches of the default 5-epoch run on all of PTB: SkipGram at rate 0.025
+    in batches of 4,000 targets blew up from batch ~30 (losses 1e5 and rising)."""
     import zeronlp.training.word2vec as w2v
 
     losses, step = [], w2v._step

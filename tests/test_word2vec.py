@@ -300,6 +300,16 @@ def test_on_epoch_gets_each_epochs_number_and_batch_losses(rng):
     assert sum((losses for _, losses in calls), []) == history
 
 
+def test_default_batch_holds_4000_positive_pairs(rng):
+    corpus = rng.integers(0, 7, size=2060)
+    assert w2v.default_batch_size(CBOW(7, 3, 5, corpus)) == 4000
+    assert w2v.default_batch_size(SkipGram(7, 3, 5, corpus)) == 400  # 2*5 positives a target
+    assert w2v.default_batch_size(SkipGram(7, 3, 2, corpus)) == 1000
+    # 2,050 SkipGram targets in segments of 50 are 41 segments: batches of 8, so 6 batches
+    history = train_word2vec(SkipGram(7, 3, 5, corpus), corpus, sample=0, seed=0, verbose=False)
+    assert len(history) == 6
+
+
 def test_trainer_checks_its_arguments():
     corpus = np.array([0, 1, 2, 3, 4, 1, 2, 0])
     model = CBOW(5, 3, 1, corpus)
@@ -336,6 +346,23 @@ def test_cbow_on_ptb_one_epoch(data_dir):
     id_to_word = {i: w for w, i in word_to_id.items()}
     top = [id_to_word[i] for i in np.argsort(-sim)[1:6]]
     assert {"we", "i"} & set(top), top
+
+
+def test_skip_gram_default_batch_is_stable_at_lr_0025_on_ptb(data_dir):
+    # A SkipGram target has 2*window positives, so a batch of SkipGram targets sums 2*window
+    # times the output-row updates of a CBOW batch of as many targets. At 4,000 targets and
+    # lr 0.025 held for 3 epochs of PTB's first 100,000 words, the rows grew without bound
+    # (loss above 1e6); the default batch must keep the loss falling and the rows small.
+    path = data_dir / "ptb" / "ptb.train.txt"
+    if not path.is_file():
+        pytest.skip(f"{path} not found: put the book's ptb.train.txt under $ZERONLP_DATA/ptb/")
+    corpus, word_to_id = read_ptb(path)
+    corpus = corpus[:100_000]
+    np.random.seed(0)
+    model = SkipGram(len(word_to_id), 100, 5, corpus)
+    history = train_word2vec(model, corpus, 5, epochs=3, min_lr=0.025, seed=0, verbose=False)
+    assert np.mean(history[-10:]) < 0.8 * np.mean(history[:10])
+    assert np.abs(model.word_vecs).max() < 10
 
 
 @pytest.mark.parametrize("model_cls", [CBOW, SkipGram])

@@ -228,9 +228,9 @@ def _add_train(sub):
         type=options.count,
         help="use only the first N training tokens (default: all)",
     )
-    lr_note = ", ".join(f"{lr:g} for {m}" for m, lr in train.WORD2VEC_LR.items())
-    lr_note += ", decaying linearly to 0.0001"
-    _common_train(p, 5, 4000, None, None, lr_note=lr_note, clip=False)
+    lr_note = f"{train.WORD2VEC_LR:g}, decaying linearly to 0.0001"
+    batch_note = "targets, 4000 for cbow, 4000 // (2 * --window) for skipgram (400 at --window 5)"
+    _common_train(p, 5, None, None, None, batch_note, lr_note, clip=False)
     p.set_defaults(func=train.train_word2vec, parser=p)
 
 

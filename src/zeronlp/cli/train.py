@@ -501,26 +501,27 @@ def train_ptb(args):
 # ---------------------------------------------------------------- word2vec on PTB (ch. 3-4)
 
 
-# SkipGram's default rate is lower than CBOW's: a batch applies up to 64 summed updates to a
-# frequent word's rows at once (train_word2vec's max_row_updates), and SkipGram's hidden
-# vector is one word's (CBOW's is the mean of 2*window), so at 0.025 the rows of frequent
-# words grow without bound within the first epoch.
-WORD2VEC_LR = {"cbow": 0.025, "skipgram": 0.01}
+# One rate for both models: SkipGram's default batch holds as many positive pairs as CBOW's
+# (train_word2vec's batch_size), which keeps it stable at this rate.
+WORD2VEC_LR = 0.025
 
 
 def train_word2vec(args):
     from .. import text
     from ..datasets import ptb
+    from ..training.word2vec import default_batch_size
     from ..training.word2vec import train_word2vec as fit
 
     corpus, word_to_id, id_to_word = ptb.load_data("train")
     if args.train_size is not None:
         corpus = corpus[: args.train_size]
     if args.lr is None:
-        args.lr = WORD2VEC_LR[args.model]
+        args.lr = WORD2VEC_LR
     _prepare(args)
     cls = models.CBOW if args.model == "cbow" else models.SkipGram
     model = _build(cls, len(word_to_id), args.hidden, args.window, corpus)
+    if args.batch_size is None:
+        args.batch_size = default_batch_size(model)
     if len(corpus) < 2 * args.window + 1:
         raise InputError(
             f"--train-size {len(corpus)} is too small: --window {args.window} needs at least "

@@ -5,25 +5,34 @@ and W_out and the optimizer updates all V rows, which is slow at PTB scale (V = 
 docs/word2vec.md has the timings). ``train_word2vec`` computes the same loss but, per batch,
 updates only the rows of the words it saw, with all per-example work vectorized:
 
-- Targets come in contiguous *segments* of the (subsampled) corpus. A segment of L targets
-  needs only its L + 2*window tokens' input vectors: one gather of (L + 2w) rows per segment
-  instead of (2w) rows per target; the CBOW context sum is 2w shifted adds of that block,
-  and its backward the 2w shifted adds back. The segments are shuffled every epoch.
+- Targets come in contiguous *segments* of the (subsampled) corpus; the segments are
+  shuffled every epoch. A segment of L targets spans L + 2*window tokens: CBOW gathers
+  their input vectors once, (L + 2w) rows per segment instead of 2w rows per target, its
+  context sum is 2w shifted adds of that block, and its backward the 2w shifted adds back.
+  SkipGram gathers the L targets' input vectors and predicts each target's 2w neighbours.
 - Negatives come from one vectorized draw from a table of the unigram^0.75 distribution
-  (word2vec's table), a negative equal to its target is dropped, as word2vec and gensim do.
+  (word2vec's table); a negative equal to its positive word (the target for CBOW, the
+  context word for SkipGram) is dropped, as word2vec and gensim do.
 - Gradients are summed per example (not averaged), as in word2vec, and applied with plain
   SGD and a learning rate that decays linearly from ``lr`` to ``min_lr`` over the whole run.
 - Rows touched several times in a batch (frequent words) are summed by word id
-  (``_add_rows``, through ``backend.scatter_add``: one sparse CSR matrix product), so no
-  (B*6, H) array of per-example updates is materialised and untouched rows are never read.
+  (``_add_rows``, through ``backend.scatter_add``: one sparse CSR matrix product on NumPy),
+  so no array of per-example updates (B * positives * 6 rows of H) is materialised and
+  untouched rows are never read.
 - A batch applies all its updates of a frequent word at once, without the feedback that
-  sequential SGD gets after each one, and their sum overshoots: without subsampling, PTB
-  diverges (the rows of "N" and "the" grow without bound; docs/word2vec.md). So a row
-  named more than ``max_row_updates`` (64) times in one batch's update gets the mean of its
-  updates times 64 instead of their sum; all other rows get exact sums. With it PTB trains
-  stably with and without subsampling. A batch whose loss is not finite, or whose update
-  would make a row non-finite, is not applied (the rows it touched are put back) and stops
-  training with TrainingDiverged (a FloatingPointError) naming the epoch and batch.
+  sequential SGD gets after each one, and their sum overshoots: without subsampling, CBOW
+  on PTB diverges (the rows of "N" and "the" grow without bound; docs/word2vec.md). So a
+  row named more than ``max_row_updates`` (64) times in one batch's update gets the mean of
+  its updates times 64 instead of their sum; all other rows get exact sums. With it CBOW
+  trains stably on PTB with and without subsampling.
+- The default batch holds ``BATCH_PAIRS`` positive pairs, not targets: a SkipGram target
+  has 2*window positives, so SkipGram's batch has 2*window times fewer targets than CBOW's
+  (``default_batch_size``). With as many targets as CBOW's, SkipGram's rows grow without
+  bound on PTB at the default learning rate.
+- A batch whose loss is not finite, or whose update would make a row non-finite, is not
+  applied (the rows it touched are put back) and stops training with TrainingDiverged (a
+  FloatingPointError) naming the epoch and batch. Rows that grow huge but stay finite are
+  not caught.
 
 CBOW context vectors get the gradient with respect to h (the mean of the contexts), not that
 gradient divided by 2*window, like word2vec.c and gensim (``cbow_mean=1``): below the cap
@@ -44,7 +53,8 @@ from ..errors import InputError, InputTypeError, TrainingDiverged
 from ..layers import as_ids
 
 MAX_ROW_UPDATES = 64  # see train_word2vec's max_row_updates
-TABLE_SIZE = 1 << 22  # unigram table entries: word probabilities are exact to 2.4e-7
+BATCH_PAIRS = 4000  # positive pairs per batch by default; see train_word2vec's batch_size
+TABLE_SIZE = 1 << 22  # unigram table entries: word probabilities are within 2.4e-7
 
 
 def keep_probability(counts, sample):
@@ -100,6 +110,15 @@ def window_sum_backward(dout, window_size):
     return dE
 
 
+def default_batch_size(model):
+    """Targets per batch that hold ``BATCH_PAIRS`` positive pairs: model (CBOW, with one
+    positive per target, or SkipGram, with 2*window) -> int."""
+    from ..models.word2vec import SkipGram
+
+    positives = 2 * model.window_size if isinstance(model, SkipGram) else 1
+    return max(1, BATCH_PAIRS // positives)
+
+
 def _add_rows(W, key, src, row=None, weight=None, max_count=None):
     """W[key[i]] += weight[i] * src[row[i]] for every i, summing repeated keys.
 
@@ -136,7 +155,7 @@ def train_word2vec(
     corpus,
     window_size=None,
     epochs=1,
-    batch_size=4000,
+    batch_size=None,
     lr=0.025,
     min_lr=0.0001,
     sample=1e-3,
@@ -153,18 +172,22 @@ def train_word2vec(
     model: ``CBOW`` or ``SkipGram`` (its W_in and W_out are updated in place).
     corpus: (T,) word ids, the whole text as one sequence (the book's ``corpus``).
     window_size: must equal ``model.window_size`` (checked; None takes the model's).
-    epochs: passes over the corpus. batch_size: targets per update (rounded to whole
-    segments). lr, min_lr: the learning rate decays linearly from lr to min_lr over all
-    batches of all epochs (word2vec's and gensim's schedule and defaults).
+    epochs: passes over the corpus.
+    batch_size: targets per update (rounded down to whole segments, at least one). None:
+    ``default_batch_size(model)``, ``BATCH_PAIRS`` (4000) positive pairs per batch, that is
+    4000 targets for CBOW and 4000 // (2*window) for SkipGram (see above).
+    lr, min_lr: the learning rate decays linearly from lr to min_lr over all batches of
+    all epochs (word2vec's and gensim's schedule and defaults).
     sample: subsampling threshold of frequent words (gensim's default 1e-3; 0 disables it),
     drawn afresh every epoch; contexts then span the kept words, as in word2vec.
     segment_size: targets per contiguous segment (the unit of shuffling).
     context_grad: "word2vec" (CBOW contexts get dL/dh, see above) or "exact".
     max_row_updates: cap on the updates a row sums per batch, counted as the times the word
-    is named in the batch's sparse update: for W_out once per positive or negative, for
-    W_in once per token position (CBOW; each carries the updates of the <= 2*window targets
-    around it) or per target (SkipGram). A row over the cap gets its mean update times the
-    cap. None sums everything (word2vec's rule; then keep batches small or subsample).
+    is named in the batch's sparse update (dropped negatives and padded targets included):
+    for W_out once per positive or negative, for W_in once per token position (CBOW; each
+    carries the updates of the <= 2*window targets around it) or per target (SkipGram). A
+    row over the cap gets its mean update times the cap. None sums everything (word2vec's
+    rule; then keep batches small or subsample).
     seed: seed of the random draws; None draws one from NumPy's global generator, so
     ``np.random.seed`` makes runs repeatable.
     verbose: show a progress bar.
@@ -191,6 +214,7 @@ def train_word2vec(
     w = model.window_size
     if window_size is not None and window_size != w:
         raise InputError(f"window_size={window_size} does not match the model's window_size={w}")
+    batch_size = default_batch_size(model) if batch_size is None else batch_size
     if context_grad not in ("word2vec", "exact"):
         raise InputError(f"context_grad must be 'word2vec' or 'exact', got {context_grad!r}")
     if epochs < 1 or batch_size < 1 or segment_size < 1:
@@ -218,8 +242,9 @@ def train_word2vec(
     L = segment_size
     segs_per_batch = max(1, batch_size // L)
 
-    # Batches per epoch vary with the subsampling draw; the lr schedule uses the expected
-    # number of kept targets, so it reaches min_lr at the end of the last epoch.
+    # Batches per epoch vary with the subsampling draw; the lr schedule counts batches from
+    # the expected number of kept targets, so it ends near min_lr (held there if a draw
+    # gives more batches than expected).
     expected_targets = max(float(keep_p[corpus].sum()) - 2 * w, 1.0)
     batches_per_epoch = math.ceil(math.ceil(expected_targets / L) / segs_per_batch)
     total_batches = epochs * batches_per_epoch
