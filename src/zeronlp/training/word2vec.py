@@ -177,7 +177,7 @@ def train_word2vec(
     ``default_batch_size(model)``, ``BATCH_PAIRS`` (4000) positive pairs per batch, that is
     4000 targets for CBOW and 4000 // (2*window) for SkipGram (see above).
     lr, min_lr: the learning rate decays linearly from lr to min_lr over all batches of
-    all epochs (word2vec's and gensim's schedule and defaults).
+    all epochs (word2vec's schedule with gensim's defaults; word2vec.c's CBOW starts at 0.05).
     sample: subsampling threshold of frequent words (gensim's default 1e-3; 0 disables it),
     drawn afresh every epoch; contexts then span the kept words, as in word2vec.
     segment_size: targets per contiguous segment (the unit of shuffling).
