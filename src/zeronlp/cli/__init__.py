@@ -28,14 +28,17 @@ from ..errors import TrainingDiverged, UserError
 from . import options, runs, train, use
 
 
-def _common_train(p, epochs, batch_size, lr, max_grad, batch_note="", lr_note="", clip=True):
-    """Options every task takes; a None default is chosen per model (said in the notes)."""
+def _common_train(
+    p, epochs, batch_size, lr, max_grad, batch_note="", lr_note="", clip=True, unit="examples"
+):
+    """Options every task takes; a None default is chosen per model (said in the notes).
+    ``unit``: what a batch counts (examples, the ptb streams, word2vec's targets)."""
     p.add_argument("--epochs", type=options.count, default=epochs, help="passes over the data")
     p.add_argument(
         "--batch-size",
         type=options.count,
         default=batch_size,
-        help="examples per update" + (f" (default: {batch_note})" if batch_size is None else ""),
+        help=f"{unit} per update" + (f" (default: {batch_note})" if batch_size is None else ""),
     )
     p.add_argument(
         "--lr",
@@ -208,7 +211,8 @@ def _add_train(sub):
     _transformer_args(p, 128, dropout=False)
     _schedule_arg(p)
     lr_note = ", ".join(f"{lr:g} for {m}" for m, lr in train.PTB_LR.items())
-    _common_train(p, 4, 20, None, 0.25, lr_note=lr_note + " (SGD; Adam for transformer)")
+    lr_note += " (SGD; Adam for transformer)"
+    _common_train(p, 4, 20, None, 0.25, lr_note=lr_note, unit="streams of the text (rows)")
     p.set_defaults(func=train.train_ptb, parser=p)
 
     p = tasks.add_parser("word2vec", help="CBOW or SkipGram on Penn Treebank (book ch. 3-4)")
@@ -229,8 +233,8 @@ def _add_train(sub):
         help="use only the first N training tokens (default: all)",
     )
     lr_note = f"{train.WORD2VEC_LR:g}, decaying linearly to 0.0001"
-    batch_note = "targets, 4000 for cbow, 4000 // (2 * --window) for skipgram (400 at --window 5)"
-    _common_train(p, 5, None, None, None, batch_note, lr_note, clip=False)
+    batch_note = "4000 for cbow, 4000 // (2 * --window) for skipgram (400 at --window 5)"
+    _common_train(p, 5, None, None, None, batch_note, lr_note, clip=False, unit="targets")
     p.set_defaults(func=train.train_word2vec, parser=p)
 
 
@@ -287,7 +291,12 @@ def _add_use(sub):
         type=options.text,
         help="start word(s); all but the last are a prompt",
     )
-    p.add_argument("--length", type=options.count, default=100, help="words to generate")
+    p.add_argument(
+        "--length",
+        type=options.count,
+        default=100,
+        help="words to generate (tokens, for a run with a subword tokenizer)",
+    )
     p.add_argument(
         "--method",
         choices=["sample", "greedy", "beam"],
@@ -314,7 +323,7 @@ def _add_use(sub):
         "--skip",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="never generate N, <unk>, $ (the book's skip words)",
+        help="never generate N, <unk>, $ (the book's skip words; word-level runs only)",
     )
     p.add_argument(
         "--seed", type=options.seed, help="random seed of the sampling (default: unseeded)"

@@ -6,7 +6,8 @@ A run directory holds:
     params.npz     the model's parameters with JSON metadata: model class and constructor
                    arguments, task, vocabulary, data widths, and the identity (file name,
                    SHA-256, size) of the data it was trained on (see zeronlp.io)
-    history.json   one record per epoch (loss, accuracy or perplexity, time)
+    history.json   one record per epoch (epoch, loss, accuracy or perplexity, lr, and the
+                   time since the start, except for word2vec)
     *.npz          what the pictures need (curve, attention, word map: zeronlp.cli.plots)
     *.png          the pictures, when matplotlib is installed (or later, ``zeronlp plot``)
 
