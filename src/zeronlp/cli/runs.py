@@ -6,8 +6,9 @@ A run directory holds:
     params.npz     the model's parameters with JSON metadata: model class and constructor
                    arguments, task, vocabulary, data widths, and the identity (file name,
                    SHA-256, size) of the data it was trained on (see zeronlp.io)
-    history.json   one record per epoch (epoch, loss, accuracy or perplexity, lr, and the
-                   time since the start, except for word2vec)
+    history.json   one record per epoch: its number, the time since the start and the lr
+                   (word2vec: the mean loss instead), and the evaluation (date, addition:
+                   accuracy; ptb: validation perplexity)
     *.npz          what the pictures need (curve, attention, word map: zeronlp.cli.plots)
     *.png          the pictures, when matplotlib is installed (or later, ``zeronlp plot``)
 
