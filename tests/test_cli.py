@@ -427,7 +427,11 @@ def test_without_matplotlib_the_run_says_so_once_and_plot_draws_later(
     assert not list(run.glob("*.png"))
     with np.load(run / "attention.npz") as stored:
         assert stored["weights"].shape[:2] == (3, 10)  # 3 questions, 10 answer characters
+    capsys.readouterr()
     assert main(["plot", str(run)]) == 2  # still "without" matplotlib
+    assert "plotting needs matplotlib: pip install 'zeronlp[plot]'" in capsys.readouterr().err
+    assert main(["translate", str(run), "1/2/03", "--attention", str(tmp_path / "a.png")]) == 2
+    assert "--attention needs matplotlib" in capsys.readouterr().err
     monkeypatch.undo()
     assert main(["plot", str(run)]) == 0
     names = {p.name for p in run.glob("*.png")}

@@ -34,11 +34,11 @@ def have_matplotlib():
     return True
 
 
-def require_matplotlib():
-    """MissingDependencyError now, before training, when a plot the user asked for could not
-    be drawn at the end."""
+def require_matplotlib(what="plotting"):
+    """MissingDependencyError now (before training, say) when a plot the user asked for
+    could not be drawn; ``what`` names the option that needs it."""
     if not have_matplotlib():
-        raise MissingDependencyError(f"plotting needs matplotlib: {INSTALL_HINT}")
+        raise MissingDependencyError(f"{what} needs matplotlib: {INSTALL_HINT}")
 
 
 def _save_npz(path, **arrays):

@@ -12,7 +12,6 @@ from ..errors import (
     CheckpointError,
     DataError,
     InputError,
-    MissingDependencyError,
     MissingFileError,
 )
 from ..training import eval_perplexity
@@ -211,10 +210,7 @@ def translate(args):
                 f"{args.run} holds {_an(meta['model'])}, which has no attention to draw: "
                 "--attention needs an attention or transformer run"
             )
-        if not plots.have_matplotlib():
-            raise MissingDependencyError(
-                "--attention needs matplotlib: pip install 'zeronlp[plot]'"
-            )
+        plots.require_matplotlib("--attention")
     sample = args.temperature is not None or args.top_p is not None
     if sample and args.beam:
         raise InputError("--beam searches, --temperature/--top-p sample: choose one")
@@ -323,8 +319,7 @@ def analogy(args):
 
 
 def plot(args):
-    if not plots.have_matplotlib():
-        raise MissingDependencyError(f"plotting needs matplotlib: {plots.INSTALL_HINT}")
+    plots.require_matplotlib()
     run_dir = run_path(args.run)
     written = plots.draw_run(run_dir)
     if not written:
