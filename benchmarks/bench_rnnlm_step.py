@@ -101,18 +101,17 @@ def worker_book(reps, warmup):
     return time_reps(step, reps, warmup)
 
 
-def profile(reps):
-    """Best time of each phase of the zeronlp step over ``reps`` steps, and the cost of one
-    pass over the (N*T, V) scores and of the output matmuls alone (in-process)."""
-    import time
+PHASES = ["embed fwd", "lstm fwd", "output fwd+bwd", "output bwd", "lstm bwd", "embed bwd"]
+PHASES += ["clip + sgd"]
 
+
+def phase_times(reps):
+    """ms of each of the zeronlp step's PHASES, (reps, len(PHASES)), after 2 untimed steps."""
     import numpy as np
 
     from zeronlp.optimizers import clip_grads
 
     (embed, lstm), loss_layer, params, grads, opt, data = numpy_model()
-    names = ["embed fwd", "lstm fwd", "output fwd+bwd", "output bwd", "lstm bwd", "embed bwd"]
-    names += ["clip + sgd"]
     rows = []
     for i in range(reps + 2):
         xs, ts = data[i % len(data)]
@@ -134,9 +133,17 @@ def profile(reps):
         t.append(time.perf_counter())
         if i >= 2:
             rows.append(np.diff(t) * 1e3)
-    rows = np.array(rows)
+    return np.array(rows)
+
+
+def profile(reps):
+    """Best time of each phase of the zeronlp step over ``reps`` steps, and the cost of one
+    pass over the (N*T, V) scores and of the output matmuls alone (in-process)."""
+    import numpy as np
+
+    rows = phase_times(reps)
     print(f"zeronlp Rnnlm step: best total {rows.sum(axis=1).min():.1f} ms (best of {reps})")
-    for name, ms in zip(names, rows.min(axis=0), strict=True):
+    for name, ms in zip(PHASES, rows.min(axis=0), strict=True):
         print(f"  {name:<14} {ms:6.2f} ms")
     f = np.float32
     rng = np.random.default_rng(0)
@@ -168,7 +175,7 @@ def profile(reps):
 
 def floor(reps):
     """The parts of the step that no NumPy implementation of the math can skip, and the
-    rest of zeronlp's step as written, in ms (best of ``reps`` each, in-process).
+    rest of zeronlp's step as written, in seconds (best of ``reps`` each, in-process).
 
     products: the three (N*T, H) x (H, V) float32 products of the output layer (scores,
     dW, dh), each alone on fresh arrays: BLAS at its best on these shapes.
@@ -178,8 +185,6 @@ def floor(reps):
     step: the whole of zeronlp's step (``train_step``), for reference.
     """
     import numpy as np
-
-    from zeronlp.optimizers import clip_grads
 
     f = np.float32
     rng = np.random.default_rng(0)
@@ -195,30 +200,11 @@ def floor(reps):
     parts = {"products": sum(min(time_reps(fn, reps, 1)) for fn in products)}
     parts["exp"] = min(time_reps(lambda: np.exp(d, out=e), reps, 1))
 
-    (embed, lstm), loss_layer, params, grads, opt, data = numpy_model()
-    phases = {"lstm": [], "embed": [], "clip + sgd": []}
-    for i in range(reps + 2):
-        xs, ts = data[i % len(data)]
-        t0 = time.perf_counter()
-        hs = embed.forward(xs)
-        t1 = time.perf_counter()
-        hs = lstm.forward(hs)
-        t2 = time.perf_counter()
-        loss_layer.forward(hs, ts)
-        dhs = loss_layer.backward()
-        t3 = time.perf_counter()
-        dhs = lstm.backward(dhs)
-        t4 = time.perf_counter()
-        embed.backward(dhs)
-        t5 = time.perf_counter()
-        clip_grads(grads, MAX_GRAD)
-        opt.update(params, grads)
-        t6 = time.perf_counter()
-        if i >= 2:
-            phases["lstm"].append(t2 - t1 + t4 - t3)
-            phases["embed"].append(t1 - t0 + t5 - t4)
-            phases["clip + sgd"].append(t6 - t5)
-    parts.update({k: min(v) for k, v in phases.items()})
+    rows = phase_times(reps) / 1e3  # (reps, phases) in seconds, as time_reps gives
+    phase = {name: rows[:, i] for i, name in enumerate(PHASES)}
+    parts["lstm"] = min(phase["lstm fwd"] + phase["lstm bwd"])
+    parts["embed"] = min(phase["embed fwd"] + phase["embed bwd"])
+    parts["clip + sgd"] = min(phase["clip + sgd"])
     parts["step"] = min(worker_numpy(reps, 3))
     return parts
 
